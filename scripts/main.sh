@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job: set up, build, make the default model and chunk it.
+#   MODEL=/path/to/hf-folder-or.gguf  convert that model instead of generating one
+#   QUANT=q4|q8|f16|f32               weight type (default q4; embedding q8 under q4)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+
+quant=${QUANT:-q4}
+mkdir -p models
+if [ -n "${MODEL:-}" ]; then
+  name=$(basename "${MODEL%/}"); name=${name%.gguf}
+  src=$MODEL
+else
+  name=smollm2-135m-random
+  src=models/src/$name
+  if [ ! -f "$src/model.safetensors" ]; then
+    echo "main: generating a random-weight model with SmolLM2-135M-Instruct's shapes in $src" >&2
+    mkdir -p models/src
+    SMOLWEB_SHARED=${SMOLWEB_SHARED:-$PWD/../shared} build/smolweb-gen smollm2-135m "$src"
+  fi
+fi
+out=models/$name-$quant
+build/smolweb-chunk --quant "$quant" "$src" "$out"
+echo "main: model folder ready: $out ($(du -sh "$out" | cut -f1))" >&2
