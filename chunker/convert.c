@@ -21,6 +21,14 @@
 #define TOKENIZER_FILE "tokenizer.swt"
 #define EMBEDDING_FILE "embedding.swc"
 
+/* Formats "a" + sep + "b" into out; 0 if it does not fit (paths are capped at
+ * PATH_LEN, far above any real one, so this only guards against misuse). */
+#define PATH_LEN 4096
+static int join(char *out, const char *a, const char *sep, const char *b) {
+    int r = snprintf(out, PATH_LEN, "%s%s%s", a, sep, b);
+    return r >= 0 && r < PATH_LEN;
+}
+
 sw_convert_params sw_convert_default_params(void) {
     sw_convert_params p = {SW_DTYPE_Q4, SW_DTYPE_Q8, NULL, NULL};
     return p;
@@ -293,8 +301,8 @@ static smolweb_status read_file(const char *path, uint8_t **out, size_t *len, sw
 }
 
 static smolweb_status verify_file(const char *dir, const sw_manifest *m, const sw_manifest_file *f, sw_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, f->path);
+    char path[PATH_LEN];
+    if (!join(path, dir, "/", f->path)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", dir);
     uint8_t *buf;
     size_t len;
     smolweb_status st = read_file(path, &buf, &len, err);
@@ -330,8 +338,8 @@ static smolweb_status verify_file(const char *dir, const sw_manifest *m, const s
 }
 
 smolweb_status sw_verify_model_dir(const char *dir, sw_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char path[PATH_LEN];
+    if (!join(path, dir, "/", "manifest.json")) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", dir);
     sw_manifest *m = sw_manifest_load(path, err);
     if (!m) return err ? err->status : SMOLWEB_ERR_FORMAT;
     smolweb_status st = SMOLWEB_OK;
@@ -357,11 +365,10 @@ static void remove_dir(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
-        char p[4096];
+        char p[PATH_LEN];
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
+            if (join(p, dir, "/", e->d_name)) unlink(p);
         }
         closedir(d);
     }
@@ -384,8 +391,8 @@ static int dir_is_empty(const char *dir) {
 static smolweb_status check_out_dir(const char *out_dir, sw_error *err) {
     if (!path_exists(out_dir)) return SMOLWEB_OK;
     if (!is_dir(out_dir)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: exists and is not a folder", out_dir);
-    char p[4096];
-    snprintf(p, sizeof p, "%s/manifest.json", out_dir);
+    char p[PATH_LEN];
+    if (!join(p, out_dir, "/", "manifest.json")) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", out_dir);
     if (dir_is_empty(out_dir) == 1 || path_exists(p)) return SMOLWEB_OK;
     return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG,
                         "%s: exists, is not empty and holds no manifest.json; refusing to replace it", out_dir);
@@ -394,10 +401,12 @@ static smolweb_status check_out_dir(const char *out_dir, sw_error *err) {
 /* Moves the verified tmp folder into place; an existing out_dir is moved aside
  * first and deleted only after the new one is in place. */
 static smolweb_status commit_out_dir(const char *tmp, const char *out_dir, sw_error *err) {
-    char old[4096];
+    char old[PATH_LEN];
     int had_old = path_exists(out_dir);
     if (had_old) {
-        snprintf(old, sizeof old, "%s.old-%ld", out_dir, (long)getpid());
+        char pid[32];
+        snprintf(pid, sizeof pid, "%ld", (long)getpid());
+        if (!join(old, out_dir, ".old-", pid)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", out_dir);
         if (rename(out_dir, old) != 0)
             return sw_error_set(err, SMOLWEB_ERR_IO, "%s: cannot move the old folder aside: %s", out_dir, strerror(errno));
     }
@@ -428,8 +437,8 @@ static smolweb_status write_all(sw_source *src, const char *tmp, const sw_conver
     const sw_model_config *c = &src->config;
     sw_tok_meta tm;
     memset(&tm, 0, sizeof tm);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", tmp, TOKENIZER_FILE);
+    char path[PATH_LEN];
+    if (!join(path, tmp, "/", TOKENIZER_FILE)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", tmp);
     sw_manifest_file tok_entry = {0};
     progress(p, "tokenizer");
     smolweb_status st = write_tokenizer(src, path, &tm, &tok_entry, err);
@@ -445,12 +454,12 @@ static smolweb_status write_all(sw_source *src, const char *tmp, const sw_conver
     sw_dims d = dims_of(c);
     sw_layout_tensor want[SW_CHUNK_MAX_TENSORS];
     int n = sw_layout_embedding(&d, want);
-    snprintf(path, sizeof path, "%s/%s", tmp, EMBEDDING_FILE);
+    if (!join(path, tmp, "/", EMBEDDING_FILE)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", tmp);
     progress(p, "embedding (%s)", sw_dtype_name(p->embed_quant));
     st = write_chunk(src, path, want, n, -1, p, &m->files[1], err);
     n = sw_layout_layer(&d, want);
     for (int l = 0; l < c->num_layers && !st; l++) {
-        snprintf(path, sizeof path, "%s/%s", tmp, m->files[2 + l].path);
+        if (!join(path, tmp, "/", m->files[2 + l].path)) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", tmp);
         progress(p, "layer %d/%d", l + 1, c->num_layers);
         st = write_chunk(src, path, want, n, l, p, &m->files[2 + l], err);
     }
@@ -464,7 +473,7 @@ static smolweb_status write_all(sw_source *src, const char *tmp, const sw_conver
     }
     char *json = sw_manifest_to_json(m);
     if (!json) return sw_error_set(err, SMOLWEB_ERR_NOMEM, "out of memory writing manifest.json");
-    snprintf(path, sizeof path, "%s/manifest.json", tmp);
+    if (!join(path, tmp, "/", "manifest.json")) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "%s: path too long", tmp);
     st = write_text_file(path, json, err);
     free(json);
     if (st) return st;
@@ -490,7 +499,7 @@ smolweb_status sw_convert(const char *input, const char *out_dir, const sw_conve
     size_t olen = strlen(out_dir);
     while (olen > 1 && out_dir[olen - 1] == '/') olen--;
     if (olen == 0 || olen > 3000) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "bad output path");
-    char out[4096];
+    char out[PATH_LEN];
     snprintf(out, sizeof out, "%.*s", (int)olen, out_dir);
     smolweb_status st = check_out_dir(out, err);
     if (st) return st;
@@ -505,9 +514,8 @@ smolweb_status sw_convert(const char *input, const char *out_dir, const sw_conve
         return st;
     }
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
-    if (!mkdtemp(tmp)) {
+    char tmp[PATH_LEN];
+    if (!join(tmp, out, ".tmp-", "XXXXXX") || !mkdtemp(tmp)) {
         sw_source_free(src);
         return sw_error_set(err, SMOLWEB_ERR_IO, "%s: cannot create a folder beside it: %s", out, strerror(errno));
     }

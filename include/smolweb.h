@@ -1,9 +1,24 @@
 /* smolweb.h: the public C API of the smolweb runtime.
- * One prefix (smolweb_), opaque handles, *_default_params(), create/free pairs,
- * a status enum with smolweb_status_str(). The model API arrives with the
- * native runtime; this header currently holds the shared status codes. */
+ *
+ * One prefix (smolweb_), opaque handles, *_default_params(), create/free
+ * pairs, a status enum with smolweb_status_str(). This is what the wasm build
+ * exports and the JavaScript library wraps, so weights are pushed in by the
+ * caller (no file or network access here) and every call is synchronous.
+ *
+ * Typical use:
+ *   smolweb_model_create(manifest_json, len, &params, &model, &err);
+ *   for each chunk i: fill smolweb_model_chunk_buffer(model, i) with the
+ *     file's bytes (e.g. stream them straight in), then
+ *     smolweb_model_chunk_commit(model, i)    -- validates, weights become views
+ *   smolweb_tokenize(model, text, ...);
+ *   smolweb_prefill(model, ids, n, slice, &done) until done == n
+ *   loop: smolweb_decode_step(model, sampler, &id)
+ */
 #ifndef SMOLWEB_H
 #define SMOLWEB_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {

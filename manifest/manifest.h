@@ -67,7 +67,8 @@ sw_manifest *sw_manifest_load(const char *path, sw_error *err);
 /* Validates a manifest built in memory (the same rules as parsing). */
 smolweb_status sw_manifest_validate(const sw_manifest *m, sw_error *err);
 
-/* Serialises to pretty-printed JSON; returns a malloc'd NUL-terminated string or NULL. */
+/* Serialises to pretty-printed JSON; returns a malloc'd NUL-terminated string or NULL
+ * (out of memory, or m fails sw_manifest_validate). */
 char *sw_manifest_to_json(const sw_manifest *m);
 
 /* Returns the file entry for a role (and layer for SW_ROLE_LAYER), or NULL. */

@@ -3,7 +3,7 @@
 # fuzz/seeds/<target>/ (committed, small) and tests/make_fuzz_seeds.py.
 #   tests/fuzz_run.sh BUILD_DIR SECONDS
 set -euo pipefail
-build=$1; secs=${2:-20}
+build=$(cd "$1" && pwd); secs=${2:-20}
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$build/fuzz-work
 rm -rf "$work"; mkdir -p "$work"

@@ -42,7 +42,7 @@ for shape in ${SHAPES:-tiny smollm2-135m}; do
   run "$chunk" --quant q8 "$w/f32.gguf" "$w/o-gg-q8"
 
   "$PY" "$SMOLWEB_SRC/tests/check_convert.py" "$w/f32" \
-    "exact:$w/o-st-f32" "f16:$w/o-st-f16" "bf16:$w/o-st-bf16" "exact:$w/o-gg-f32" "f16:$w/o-gg-f16" \
+    "exact:$w/o-st-f32" "f16:$w/o-st-f16" "bf16:$w/o-st-bf16" "exact:$w/o-gg-f32" "gguf_f16:$w/o-gg-f16" \
     "q8_0:$w/o-gg-q8_0" "q4_0:$w/o-gg-q4_0" "q4_0emb8:$w/o-gg-q4_0e8" \
     "ours:$w/o-q4" "ours:$w/o-q4q4" "ours:$w/o-q8" "ours:$w/o-f16"
 
