@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "chunk.h"
 #include "gguf.h"
 #include "layout.h"
@@ -185,14 +186,9 @@ static smolweb_status write_tokenizer(const sw_source *src, const char *path, sw
 
 /* ---- manifest ---- */
 
-/* "chatml" when the template is the ChatML family the C side can apply. */
-static const char *chat_format_of(const char *tmpl) {
-    if (!tmpl) return "other";
-    if (strstr(tmpl, "<|im_start|>") && strstr(tmpl, "<|im_end|>") && strstr(tmpl, "message['content']") &&
-        strstr(tmpl, "add_generation_prompt") && !strstr(tmpl, "tools"))
-        return "chatml";
-    return "other";
-}
+/* "chatml" exactly when the runtime's renderer (src/chat.h) accepts the
+ * template, so the manifest and smolweb-run --chat always agree. */
+static const char *chat_format_of(const char *tmpl) { return sw_chat_format_name(sw_chat_classify(tmpl)); }
 
 static char *dup_str(const char *s) {
     if (!s) return NULL;

@@ -18,18 +18,31 @@ import numpy as np
 import swref
 
 
+def quantize_act(x):
+    """Per block of 32: int8 with scale max|x| / 127 (the runtime's activation
+    format for q4/q8 weights), returned dequantized."""
+    b = x.reshape(-1, 32)
+    amax = np.abs(b).max(axis=1, keepdims=True)
+    d = amax / 127.0
+    inv = np.divide(127.0, amax, out=np.zeros_like(amax), where=amax != 0)
+    return (np.rint(b * inv) * d).reshape(x.shape)
+
+
 class Model:
-    def __init__(self, folder):
+    def __init__(self, folder, act_quant=False):
+        self.act_quant = act_quant
+        self.dtypes = {}
         if os.path.exists(os.path.join(folder, "manifest.json")):
             manifest, w = swref.read_model_dir(folder, verify_hashes=False)
             c = manifest["config"]
-            self.w = {k: v.astype(np.float64) for k, (_dt, v) in w.items()}
+            self.w = {k: v for k, (_dt, v) in w.items()}  # f32 storage; math in float64
+            self.dtypes = {k: dt for k, (dt, _v) in w.items()}
             cfg = dict(hidden=c["hidden_size"], layers=c["num_hidden_layers"], heads=c["num_attention_heads"],
                        kv=c["num_key_value_heads"], head_dim=c["head_dim"], theta=c["rope_theta"],
                        eps=c["rms_norm_eps"], tied=c["tie_word_embeddings"])
         else:
             c = json.load(open(os.path.join(folder, "config.json")))
-            self.w = {k: v.astype(np.float64) for k, v in swref.read_safetensors(folder).items()}
+            self.w = swref.read_safetensors(folder)  # f32 storage; math in float64
             heads = c["num_attention_heads"]
             cfg = dict(hidden=c["hidden_size"], layers=c["num_hidden_layers"], heads=heads,
                        kv=c.get("num_key_value_heads", heads), head_dim=c.get("head_dim", c["hidden_size"] // heads),
@@ -38,6 +51,13 @@ class Model:
         self.__dict__.update(cfg)
         self.embed = self.w["model.embed_tokens.weight"]
         self.head = self.embed if self.tied else self.w["lm_head.weight"]
+
+    def mm(self, x, name):
+        """x @ W.T, with x quantized per block first when W is q4/q8 and act_quant is on."""
+        w = self.w[name]
+        if self.act_quant and self.dtypes.get(name) in ("q4", "q8"):
+            x = quantize_act(x)
+        return x @ w.T
 
     def rmsnorm(self, x, weight):
         return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + self.eps) * weight
@@ -52,19 +72,19 @@ class Model:
         rot = np.concatenate([-x[..., d // 2:], x[..., :d // 2]], axis=-1)
         return x * cos + rot * sin
 
-    def forward(self, ids, stats=None):
-        """Full causal forward over ids; returns logits [T, vocab]."""
+    def forward(self, ids, stats=None, last_only=False):
+        """Full causal forward over ids; returns logits [T, vocab] ([1, vocab] with last_only)."""
         T = len(ids)
-        x = self.embed[np.asarray(ids)]
+        x = self.embed[np.asarray(ids)].astype(np.float64)
         pos = np.arange(T)
         mask = np.triu(np.full((T, T), -np.inf), k=1)
         group = self.heads // self.kv
         for l in range(self.layers):
             p = f"model.layers.{l}."
             h = self.rmsnorm(x, self.w[p + "input_layernorm.weight"])
-            q = (h @ self.w[p + "self_attn.q_proj.weight"].T).reshape(T, self.heads, self.head_dim)
-            k = (h @ self.w[p + "self_attn.k_proj.weight"].T).reshape(T, self.kv, self.head_dim)
-            v = (h @ self.w[p + "self_attn.v_proj.weight"].T).reshape(T, self.kv, self.head_dim)
+            q = self.mm(h, p + "self_attn.q_proj.weight").reshape(T, self.heads, self.head_dim)
+            k = self.mm(h, p + "self_attn.k_proj.weight").reshape(T, self.kv, self.head_dim)
+            v = self.mm(h, p + "self_attn.v_proj.weight").reshape(T, self.kv, self.head_dim)
             q, k = self.rope(q, pos), self.rope(k, pos)
             out = np.empty((T, self.heads, self.head_dim))
             for hd in range(self.heads):
@@ -73,23 +93,29 @@ class Model:
                 s = np.exp(s - s.max(axis=-1, keepdims=True))
                 s /= s.sum(axis=-1, keepdims=True)
                 out[:, hd] = s @ vh
-            x = x + out.reshape(T, -1) @ self.w[p + "self_attn.o_proj.weight"].T
+            x = x + self.mm(out.reshape(T, -1), p + "self_attn.o_proj.weight")
             h = self.rmsnorm(x, self.w[p + "post_attention_layernorm.weight"])
-            g = h @ self.w[p + "mlp.gate_proj.weight"].T
-            u = h @ self.w[p + "mlp.up_proj.weight"].T
-            x = x + (g / (1 + np.exp(-g)) * u) @ self.w[p + "mlp.down_proj.weight"].T
+            g = self.mm(h, p + "mlp.gate_proj.weight")
+            u = self.mm(h, p + "mlp.up_proj.weight")
+            x = x + self.mm(g / (1 + np.exp(-g)) * u, p + "mlp.down_proj.weight")
             if stats is not None:
                 stats.append(float(np.sqrt((x[-1] ** 2).mean())))
-        x = self.rmsnorm(x, self.w["model.norm.weight"])
+        x = self.rmsnorm(x[-1:] if last_only else x, self.w["model.norm.weight"])
+        if self.act_quant and self.dtypes.get("model.embed_tokens.weight") in ("q4", "q8"):
+            x = quantize_act(x)
         return x @ self.head.T
 
 
-def greedy(model, ids, n):
+def greedy(model, ids, n, gaps=None):
+    """n greedy tokens after ids; gaps (a list) receives each step's top-2 logit gap."""
     ids = list(ids)
     out = []
     for _ in range(n):
-        logits = model.forward(ids)[-1]
-        t = int(np.argmax(logits))
+        logits = model.forward(ids, last_only=True)[-1]
+        top2 = np.argsort(-logits)[:2]
+        t = int(top2[0])
+        if gaps is not None:
+            gaps.append(float(logits[top2[0]] - logits[top2[1]]))
         out.append(t)
         ids.append(t)
     return out

@@ -1,0 +1,76 @@
+/* model.h: the model's internal state, shared by model.c (creation, chunk
+ * loading), forward.c (the forward pass) and generate.c (prefill/decode). */
+#ifndef SW_MODEL_H
+#define SW_MODEL_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "kernels.h"
+#include "manifest.h"
+#include "smolweb.h"
+#include "tokenizer.h"
+
+typedef struct sw_layer {
+    const float *attn_norm;  /* (dim) */
+    const float *ffn_norm;   /* (dim) */
+    sw_wmat q;               /* (n_heads * head_dim, dim) */
+    sw_wmat k, v;            /* (n_kv * head_dim, dim) */
+    sw_wmat o;               /* (dim, n_heads * head_dim) */
+    sw_wmat gate, up;        /* (ff, dim) */
+    sw_wmat down;            /* (dim, ff) */
+} sw_layer;
+
+/* Scratch for a batch of up to `batch` tokens; allocated once at creation. */
+typedef struct sw_scratch {
+    float *x;       /* (batch, dim) residual stream */
+    float *xb;      /* (batch, dim) normed input */
+    float *q;       /* (batch, q_dim) */
+    float *k, *v;   /* (batch, kv_dim) */
+    float *att_out; /* (batch, q_dim) */
+    float *gate;    /* (batch, ff) */
+    float *up;      /* (batch, ff) */
+    float *scores;  /* (n_ctx) attention weights of one head */
+    float *rope;    /* (batch, head_dim): cos then sin of each position */
+    float *logits;  /* (vocab) */
+    sw_qact qa;     /* quantized activations, (batch, max(dim, ff, q_dim)) */
+} sw_scratch;
+
+struct smolweb_model {
+    sw_manifest *man;
+    smolweb_model_params params;
+    const sw_kernels *k;
+    sw_error err;
+
+    /* dimensions */
+    int32_t dim, ff, n_heads, n_kv, head_dim, q_dim, kv_dim, vocab, n_layers, n_ctx, batch;
+    float eps;
+    double *inv_freq;          /* (head_dim / 2) RoPE frequencies */
+
+    /* chunks: buffers owned here, weights are views into them */
+    uint8_t **chunk_buf;       /* (n_files) */
+    uint8_t *chunk_ready;      /* (n_files) */
+    sw_tokenizer *tok;
+    sw_decode_stream *dec;
+    sw_wmat embed, head;       /* (vocab, dim); head == embed when tied */
+    const float *norm;         /* (dim) */
+    sw_layer *layers;          /* (n_layers) */
+
+    /* KV cache: (n_layers, n_ctx, kv_dim), f32 or f16 */
+    void *k_cache, *v_cache;
+    int32_t *cache_ids;        /* (n_ctx) the tokens the cache holds */
+    int32_t n_past;            /* how many positions the cache holds */
+    int32_t pending;           /* sampled but not yet run, or -1 */
+    int32_t logits_valid;
+
+    sw_scratch s;
+};
+
+/* Runs tokens ids[0..n) at positions n_past.. through the model (n <= batch),
+ * appending to the KV cache; computes the last token's logits. */
+smolweb_status sw_forward(smolweb_model *m, const int32_t *ids, int32_t n);
+
+/* Records err as the model's last error and returns its status. */
+smolweb_status sw_model_fail(smolweb_model *m, const sw_error *err);
+
+#endif
