@@ -477,16 +477,6 @@ static smolweb_status write_all(sw_source *src, const char *tmp, const sw_conver
     return sw_verify_model_dir(tmp, err);
 }
 
-static void free_manifest_fields(sw_manifest *m) {
-    free(m->name);
-    free(m->architecture);
-    free(m->rope_layers);
-    free(m->stop_ids);
-    free(m->chat_template);
-    for (int i = 0; m->files && i < m->n_files; i++) free(m->files[i].path);
-    free(m->files);
-}
-
 smolweb_status sw_convert(const char *input, const char *out_dir, const sw_convert_params *p, sw_error *err) {
     sw_error_clear(err);
     if (!input || !out_dir || !p) return sw_error_set(err, SMOLWEB_ERR_INVALID_ARG, "missing input or output path");
@@ -518,11 +508,10 @@ smolweb_status sw_convert(const char *input, const char *out_dir, const sw_conve
     mode_t mask = umask(0);
     umask(mask);
     chmod(tmp, 0777 & ~mask); /* mkdtemp makes it 0700; the folder is meant to be served */
-    sw_manifest m;
-    memset(&m, 0, sizeof m);
-    st = write_all(src, tmp, p, &m, err);
+    sw_manifest *m = calloc(1, sizeof *m);
+    st = m ? write_all(src, tmp, p, m, err) : sw_error_set(err, SMOLWEB_ERR_NOMEM, "out of memory");
     sw_source_free(src);
-    free_manifest_fields(&m);
+    sw_manifest_free(m);
     if (!st) st = commit_out_dir(tmp, out, err);
     if (st) remove_dir(tmp);
     return st;
