@@ -10,8 +10,8 @@
 #include "model.h"
 
 /* Prepares activations x (n, cols) for w's type: quantized for q4/q8. */
-static void prepare(const smolweb_model *m, const sw_wmat *w, const float *x, int32_t n) {
-    if (sw_dtype_is_blocked(w->type)) m->k->quantize_act(x, n, w->cols, (sw_qact *)&m->s.qa);
+static void prepare(smolweb_model *m, const sw_wmat *w, const float *x, int32_t n) {
+    if (sw_dtype_is_blocked(w->type)) m->k->quantize_act(x, n, w->cols, &m->s.qa);
 }
 
 static void matmul(const smolweb_model *m, const sw_wmat *w, const float *x, int32_t n, float *y) {
@@ -64,7 +64,7 @@ static void attend(smolweb_model *m, int32_t layer, int32_t kvh, const float *q,
     const sw_kernels *k = m->k;
     float *sc = m->s.scores, scale = 1.0f / sqrtf((float)m->head_dim), mx = -INFINITY;
     size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * m->head_dim;
-    float tmp[512];
+    float tmp[SW_MAX_HEAD_DIM];
     for (int32_t p = 0; p < n_pos; p++) {
         size_t off = base + (size_t)p * m->kv_dim;
         float s;

@@ -117,6 +117,9 @@ smolweb_status smolweb_model_create(const char *json, size_t len, const smolweb_
     if (m->n_ctx > man->max_position_embeddings)
         st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "n_ctx %d exceeds the model's max_position_embeddings %d",
                           m->n_ctx, man->max_position_embeddings);
+    if (!st && m->head_dim > SW_MAX_HEAD_DIM)
+        st = sw_error_set(&m->err, SMOLWEB_ERR_UNSUPPORTED, "head_dim %d is above the supported %d", m->head_dim,
+                          SW_MAX_HEAD_DIM);
     if (!st && m->batch > 4096) st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "prefill_batch %d is above 4096", m->batch);
     if (!st) {
         m->chunk_buf = calloc((size_t)man->n_files, sizeof *m->chunk_buf);

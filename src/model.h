@@ -11,6 +11,9 @@
 #include "smolweb.h"
 #include "tokenizer.h"
 
+/* Largest head dimension the attention kernels' stack buffers take (SmolLM: 64). */
+#define SW_MAX_HEAD_DIM 512
+
 typedef struct sw_layer {
     const float *attn_norm;  /* (dim) */
     const float *ffn_norm;   /* (dim) */
