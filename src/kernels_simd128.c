@@ -1,0 +1,290 @@
+/* kernels_simd128.c: the kernels of kernels.h in WebAssembly SIMD128.
+ *
+ * Same signatures and contracts as the scalar reference (kernels_scalar.c).
+ * Compiled only for wasm with -msimd128 (__wasm_simd128__), where this file
+ * defines sw_kernels_best(); or natively through SIMDe's portable
+ * implementation of <wasm_simd128.h> when SW_SIMD128_VIA_SIMDE is defined
+ * (CMake -DSMOLWEB_SIMDE=ON), so tests/test_kernels.c can check every kernel
+ * against the scalar one without a wasm engine. Elsewhere it is empty.
+ *
+ * What matches the scalar kernels exactly and what does not:
+ *   quantize_act: bit-identical (same max, same scale, round-to-nearest-even
+ *                 like lrintf, exact integer sums).
+ *   q4/q8 matmul: each block's integer dot product and each block's float
+ *                 term are identical; only the order of the float sum over
+ *                 blocks differs (four lanes, then a horizontal add).
+ *   f16/f32 matmul, dot, rmsnorm's sum of squares: float sums in another
+ *                 order (within the usual recursive-summation error bound).
+ *   swiglu, axpy: element-wise, the same operations in the same order.
+ *
+ * Every loop ends in the scalar kernel's own code for the elements left over.
+ * Hot loops live in small functions called once per row: V8 has no on-stack
+ * replacement for wasm, so a long loop inside one call would stay in the
+ * baseline tier (research/wasm-feasibility.md, "Important V8 pitfall"). */
+#if defined(SW_SIMD128_VIA_SIMDE)
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/wasm/simd128.h>
+#define SW_HAVE_SIMD128 1
+#elif defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#define SW_HAVE_SIMD128 1
+#endif
+
+#ifdef SW_HAVE_SIMD128
+
+#include <math.h>
+#include <string.h>
+
+#include "f16.h"
+#include "kernels.h"
+
+/* ---- helpers ---- */
+
+static inline float hsum_f32x4(v128_t v) {
+    /* (v0 + v2) + (v1 + v3), the same order every time */
+    v128_t s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1);
+}
+
+static inline int32_t hsum_i32x4(v128_t v) {
+    v128_t s = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1);
+}
+
+/* [sum(a), sum(b), sum(c), sum(d)] of four i32x4 vectors. */
+static inline v128_t hsum4_i32x4(v128_t a, v128_t b, v128_t c, v128_t d) {
+    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    /* ab = [a0+a2, b0+b2, a1+a3, b1+b3] */
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* Four f16 values (zero-extended in 32-bit lanes) to f32, exact for every
+ * input as sw_f16_to_f32: the 15 magnitude bits shifted into an f32's
+ * exponent and mantissa and scaled by 2^112 rebias normals and subnormals
+ * alike; exponent 31 (inf/NaN) is handled apart. */
+static inline v128_t f16x4_to_f32x4(v128_t h) {
+    v128_t mag = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+    v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+    v128_t bits = wasm_i32x4_shl(mag, 13);
+    v128_t fin = wasm_f32x4_mul(bits, wasm_f32x4_splat(0x1p112f));
+    v128_t inf = wasm_v128_or(bits, wasm_i32x4_splat(0x7f800000));
+    v128_t special = wasm_i32x4_ge(mag, wasm_i32x4_splat(0x7c00));
+    return wasm_v128_or(wasm_v128_bitselect(inf, fin, special), sign);
+}
+
+static inline v128_t load_f16x4(const uint16_t *p) { return f16x4_to_f32x4(wasm_u32x4_load16x4(p)); }
+
+/* ---- quantize_act ---- */
+
+/* One block of 32 floats to int8; returns the block's sum, sets *d. */
+static int32_t quantize_block(const float *x, int8_t *q, float *d) {
+    v128_t v[8];
+    v128_t am = wasm_f32x4_splat(0.0f);
+    for (int i = 0; i < 8; i++) {
+        v[i] = wasm_v128_load(x + 4 * i);
+        /* pmax(am, a) = am < a ? a : am: a NaN is ignored, as fmaxf does */
+        am = wasm_f32x4_pmax(am, wasm_f32x4_abs(v[i]));
+    }
+    am = wasm_f32x4_pmax(am, wasm_i32x4_shuffle(am, am, 2, 3, 0, 1));
+    float m = fmaxf(wasm_f32x4_extract_lane(am, 0), wasm_f32x4_extract_lane(am, 1));
+    float dd = m / 127.0f, id = dd != 0.0f ? 127.0f / m : 0.0f;
+    v128_t vid = wasm_f32x4_splat(id);
+    v128_t sum = wasm_i32x4_splat(0);
+    v128_t i32[8];
+    for (int i = 0; i < 8; i++) {
+        /* nearest rounds half to even, as lrintf in the default mode */
+        i32[i] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[i], vid)));
+        sum = wasm_i32x4_add(sum, i32[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        v128_t lo = wasm_i16x8_narrow_i32x4(i32[4 * i], i32[4 * i + 1]);
+        v128_t hi = wasm_i16x8_narrow_i32x4(i32[4 * i + 2], i32[4 * i + 3]);
+        wasm_v128_store(q + 16 * i, wasm_i8x16_narrow_i16x8(lo, hi));
+    }
+    *d = dd;
+    return hsum_i32x4(sum);
+}
+
+static void quantize_act(const float *x, int32_t n, int32_t cols, sw_qact *q) {
+    int32_t nb = cols / SW_QK;
+    for (int32_t t = 0; t < n; t++) {
+        for (int32_t b = 0; b < nb; b++) {
+            size_t i = (size_t)t * nb + b;
+            q->sums[i] = quantize_block(x + i * SW_QK, q->qs + i * SW_QK, &q->d[i]);
+        }
+    }
+    q->cols = cols;
+}
+
+/* ---- matmul: integer block dot products ---- */
+
+/* One q4 block against 32 int8 activations: i32x4 whose lanes sum to
+ * sum_j nibble_j * x_j (the -8 offset is applied later through the sums). */
+static inline v128_t dot_q4_block(const uint8_t *qs, const int8_t *x) {
+    v128_t v = wasm_v128_load(qs);
+    v128_t lo = wasm_v128_and(v, wasm_i8x16_splat(0x0f)); /* w[0..15] */
+    v128_t hi = wasm_u8x16_shr(v, 4);                      /* w[16..31] */
+    v128_t a = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(lo), wasm_i16x8_load8x8(x));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(lo), wasm_i16x8_load8x8(x + 8)));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(hi), wasm_i16x8_load8x8(x + 16)));
+    return wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(hi), wasm_i16x8_load8x8(x + 24)));
+}
+
+/* One q8 block against 32 int8 activations (lanes sum to the dot product). */
+static inline v128_t dot_q8_block(const int8_t *w, const int8_t *x) {
+    v128_t a = wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w), wasm_i16x8_load8x8(x));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w + 8), wasm_i16x8_load8x8(x + 8)));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w + 16), wasm_i16x8_load8x8(x + 16)));
+    return wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w + 24), wasm_i16x8_load8x8(x + 24)));
+}
+
+/* Four blocks' float terms s_b * (scale_w_b * d_x_b), as in the scalar kernel. */
+static inline v128_t block_terms(v128_t s, const uint16_t *ws, const float *xd) {
+    v128_t scale = wasm_f32x4_mul(load_f16x4(ws), wasm_v128_load(xd));
+    return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale);
+}
+
+static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, const float *xd, const int32_t *xs,
+                    int32_t nb) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const int8_t *xb = x + (size_t)b * SW_QK;
+        v128_t s = hsum4_i32x4(dot_q4_block(w[b].qs, xb), dot_q4_block(w[b + 1].qs, xb + 32),
+                               dot_q4_block(w[b + 2].qs, xb + 64), dot_q4_block(w[b + 3].qs, xb + 96));
+        s = wasm_i32x4_sub(s, wasm_i32x4_shl(wasm_v128_load(xs + b), 3)); /* nibble n stands for n - 8 */
+        acc = wasm_f32x4_add(acc, block_terms(s, ws + b, xd + b));
+    }
+    float r = hsum_f32x4(acc);
+    for (; b < nb; b++) { /* the scalar kernel's loop */
+        const uint8_t *qs = w[b].qs;
+        const int8_t *xb = x + (size_t)b * SW_QK;
+        int32_t s = 0;
+        for (int j = 0; j < SW_QK / 2; j++) s += (qs[j] & 0x0f) * xb[j] + (qs[j] >> 4) * xb[j + 16];
+        s -= 8 * xs[b];
+        r += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
+    }
+    return r;
+}
+
+static float row_q8(const sw_block_q8 *w, const uint16_t *ws, const int8_t *x, const float *xd, int32_t nb) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const int8_t *xb = x + (size_t)b * SW_QK;
+        v128_t s = hsum4_i32x4(dot_q8_block(w[b].qs, xb), dot_q8_block(w[b + 1].qs, xb + 32),
+                               dot_q8_block(w[b + 2].qs, xb + 64), dot_q8_block(w[b + 3].qs, xb + 96));
+        acc = wasm_f32x4_add(acc, block_terms(s, ws + b, xd + b));
+    }
+    float r = hsum_f32x4(acc);
+    for (; b < nb; b++) {
+        const int8_t *xb = x + (size_t)b * SW_QK;
+        int32_t s = 0;
+        for (int j = 0; j < SW_QK; j++) s += w[b].qs[j] * xb[j];
+        r += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
+    }
+    return r;
+}
+
+static float row_f16(const uint16_t *w, const float *x, int32_t n) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(load_f16x4(w + i), wasm_v128_load(x + i)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(load_f16x4(w + i + 4), wasm_v128_load(x + i + 4)));
+    }
+    float acc = hsum_f32x4(wasm_f32x4_add(a0, a1));
+    for (; i < n; i++) acc += sw_f16_to_f32(w[i]) * x[i];
+    return acc;
+}
+
+/* Also dot(): sum_i a[i] * b[i]. */
+static float row_f32(const float *w, const float *x, int32_t n) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(w + i), wasm_v128_load(x + i)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(w + i + 4), wasm_v128_load(x + i + 4)));
+    }
+    float acc = hsum_f32x4(wasm_f32x4_add(a0, a1));
+    for (; i < n; i++) acc += w[i] * x[i];
+    return acc;
+}
+
+static void matmul(const sw_wmat *w, const float *x, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0,
+                   int32_t r1) {
+    int32_t cols = w->cols, nb = cols / SW_QK;
+    for (int32_t r = r0; r < r1; r++) {
+        for (int32_t t = 0; t < n; t++) {
+            float v;
+            switch (w->type) {
+            case SW_DTYPE_Q4:
+                v = row_q4((const sw_block_q4 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb,
+                           q->qs + (size_t)t * cols, q->d + (size_t)t * nb, q->sums + (size_t)t * nb, nb);
+                break;
+            case SW_DTYPE_Q8:
+                v = row_q8((const sw_block_q8 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb,
+                           q->qs + (size_t)t * cols, q->d + (size_t)t * nb, nb);
+                break;
+            case SW_DTYPE_F16:
+                v = row_f16((const uint16_t *)w->data + (size_t)r * cols, x + (size_t)t * cols, cols);
+                break;
+            default:
+                v = row_f32((const float *)w->data + (size_t)r * cols, x + (size_t)t * cols, cols);
+                break;
+            }
+            y[(size_t)t * ldy + r] = v;
+        }
+    }
+}
+
+/* ---- element-wise kernels ---- */
+
+static void rmsnorm(float *y, const float *x, const float *weight, int32_t n, float eps) {
+    float ss = row_f32(x, x, n);
+    float s = 1.0f / sqrtf(ss / (float)n + eps);
+    v128_t vs = wasm_f32x4_splat(s);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) /* (x * s) * weight, the scalar order */
+        wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(x + i), vs), wasm_v128_load(weight + i)));
+    for (; i < n; i++) y[i] = x[i] * s * weight[i];
+}
+
+/* expf stays scalar (libm's, as the reference); the rest is the scalar
+ * expression's operations in its order, so results are identical. */
+static void swiglu(float *out, const float *gate, const float *up, int32_t n) {
+    v128_t one = wasm_f32x4_splat(1.0f);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v128_t g = wasm_v128_load(gate + i);
+        float e[4];
+        for (int j = 0; j < 4; j++) e[j] = expf(-gate[i + j]);
+        v128_t den = wasm_f32x4_add(one, wasm_v128_load(e));
+        wasm_v128_store(out + i, wasm_f32x4_mul(wasm_f32x4_div(g, den), wasm_v128_load(up + i)));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+static void axpy(float *y, float a, const float *x, int32_t n) {
+    v128_t va = wasm_f32x4_splat(a);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static const sw_kernels k_simd128 = {"simd128", quantize_act, matmul, rmsnorm, swiglu, row_f32, axpy};
+
+/* The SIMD128 table; declared by tests (and by nothing in the model code). */
+const sw_kernels *sw_kernels_simd128(void);
+const sw_kernels *sw_kernels_simd128(void) { return &k_simd128; }
+
+#ifndef SW_SIMD128_VIA_SIMDE
+const sw_kernels *sw_kernels_best(void) { return &k_simd128; }
+#endif
+
+#else
+/* Not a SIMD128 build: nothing here (ISO C wants a declaration). */
+typedef int sw_kernels_simd128_unused;
+#endif
