@@ -15,16 +15,7 @@
 #include "load_dir.h"
 #include "smolweb.h"
 
-static int failures;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
+#include "check.h"
 
 static char g_dir[256];
 static const int32_t k_prompt[] = {1, 9690, 198, 2683, 359, 5356, 30, 216, 33, 34, 35, 504, 3158};
