@@ -423,14 +423,8 @@ static void build_byte_table(sw_tokenizer *t) {
         }
         if (t->model_flags & SW_TOK_MODEL_BYTE_FALLBACK) {
             uint32_t c = byte_char(one);
-            uint8_t u[2];
-            int nu = 1;
-            if (c < 0x80) u[0] = (uint8_t)c;
-            else {
-                u[0] = (uint8_t)(0xC0 | (c >> 6));
-                u[1] = (uint8_t)(0x80 | (c & 0x3F));
-                nu = 2;
-            }
+            uint8_t u[4];
+            int nu = (int)sw_utf8_encode(c, u); /* byte_char() is below 0x800: 1 or 2 bytes */
             int ok = 1;
             for (int k = 0; k < nu; k++) {
                 static const char hex[] = "0123456789ABCDEF";

@@ -81,15 +81,7 @@ static void b_put(bytes *b, const void *s, size_t n) {
 
 static void b_utf8(bytes *b, uint32_t cp) {
     uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) u[0] = (uint8_t)cp, n = 1;
-    else if (cp < 0x800) u[0] = (uint8_t)(0xC0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (uint8_t)(0xE0 | cp >> 12), u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), u[2] = (uint8_t)(0x80 | (cp & 0x3F)), n = 3;
-    else
-        u[0] = (uint8_t)(0xF0 | cp >> 18), u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F)), u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)),
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
-    b_put(b, u, n);
+    b_put(b, u, sw_utf8_encode(cp, u));
 }
 
 /* Decodes the JSON string value of key in a JSON object line, keeping every

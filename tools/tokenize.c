@@ -25,6 +25,7 @@
 #include "sha256.h"
 #include "tokenizer.h"
 #include "tokpack.h"
+#include "unicode.h"
 
 /* ---- byte buffer ---- */
 
@@ -49,15 +50,7 @@ static int buf_put(buf *b, const void *src, size_t n) {
 
 static int buf_utf8(buf *b, uint32_t cp) {
     uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) u[0] = (uint8_t)cp, n = 1;
-    else if (cp < 0x800) u[0] = (uint8_t)(0xC0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (uint8_t)(0xE0 | cp >> 12), u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), u[2] = (uint8_t)(0x80 | (cp & 0x3F)), n = 3;
-    else
-        u[0] = (uint8_t)(0xF0 | cp >> 18), u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F)), u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)),
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
-    return buf_put(b, u, n);
+    return buf_put(b, u, sw_utf8_encode(cp, u));
 }
 
 /* ---- a small JSON reader for {"text": "..."} that keeps every byte ----
