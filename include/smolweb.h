@@ -125,6 +125,9 @@ int32_t smolweb_model_missing_chunks(const smolweb_model *m, int32_t *out, int32
 int32_t smolweb_model_n_vocab(const smolweb_model *m);
 int32_t smolweb_model_n_ctx(const smolweb_model *m);
 int32_t smolweb_model_n_layers(const smolweb_model *m);
+/* Threads the model computes with (params.n_threads, or fewer if the build or
+ * the host could not start that many; 1 without thread support). */
+int32_t smolweb_model_n_threads(const smolweb_model *m);
 /* Ids that end generation (EOS and the like); returns the count, writes up to cap. */
 int32_t smolweb_model_stop_ids(const smolweb_model *m, int32_t *out, int32_t cap);
 /* The manifest's chat template (NULL if none) and chat_format ("chatml"/"other"). */
@@ -170,6 +173,17 @@ smolweb_status smolweb_decode_step(smolweb_model *m, smolweb_sampler *s, int32_t
 const float *smolweb_logits(const smolweb_model *m);
 /* Forgets the KV cache. */
 void smolweb_reset(smolweb_model *m);
+
+/* ------------------------------------------------------------------ */
+/* ABI description for language bindings (the JavaScript layer over wasm). */
+
+/* Writes this build's binary interface as one JSON document (NUL-terminated,
+ * truncated to fit cap bytes) into out, which may be NULL to ask: every status
+ * name and value, the size, alignment, field offsets/types and default values
+ * of the params structs, sizeof pointer and size_t, the build's features and
+ * an ABI version (src/abi.c documents the shape). Returns the document's full
+ * length without the NUL; call again with a larger buffer if it is >= cap. */
+int32_t smolweb_abi_json(char *out, int32_t cap);
 
 #ifdef __cplusplus
 }

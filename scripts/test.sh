@@ -15,10 +15,12 @@ if [ "${1:-}" = "--slow" ]; then
 fi
 
 bash scripts/build.sh --sanitize
+echo "== WebAssembly build (dist/)" >&2
+bash build_wasm.sh
 echo "== tests (release build)" >&2
 ctest --test-dir build -LE slow --output-on-failure -j"$jobs"
 echo "== tests (ASan + UBSan build; conversions on the tiny shape)" >&2
-SHAPES=tiny FORWARD_SHAPES=tiny LLAMACPP_SHAPES=tiny ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -LE slow --output-on-failure -j"$jobs"
+SHAPES=tiny FORWARD_SHAPES=tiny LLAMACPP_SHAPES=tiny ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -LE 'slow|wasm' --output-on-failure -j"$jobs"
 
 echo "== fuzzers (short runs)" >&2
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSMOLWEB_FUZZ=ON >/dev/null

@@ -14,8 +14,49 @@ static void prepare(smolweb_model *m, const sw_wmat *w, const float *x, int32_t 
     if (sw_dtype_is_blocked(w->type)) m->k->quantize_act(x, n, w->cols, &m->s.qa);
 }
 
+/* Up to three matrix products sharing one input (q/k/v), split across the
+ * pool by output rows: item r of the job is row r of the concatenated rows. */
+typedef struct mm_job {
+    const smolweb_model *m;
+    const sw_wmat *w[3];
+    float *y[3];
+    int32_t nw, n;
+    const float *x;
+} mm_job;
+
+static void mm_rows(void *ctx, int32_t b, int32_t e, int32_t worker) {
+    const mm_job *j = ctx;
+    (void)worker;
+    int32_t base = 0;
+    for (int32_t i = 0; i < j->nw && b < e; i++) {
+        const sw_wmat *w = j->w[i];
+        int32_t r0 = b - base, r1 = e - base;
+        if (r0 < w->rows && r1 > 0) {
+            if (r0 < 0) r0 = 0;
+            if (r1 > w->rows) r1 = w->rows;
+            j->m->k->matmul(w, j->x, &j->m->s.qa, j->n, j->y[i], w->rows, r0, r1);
+        }
+        base += w->rows;
+    }
+}
+
+/* Rows per work chunk: enough work per claim to amortise it, small enough
+ * that the last chunks even out between threads. */
+static int32_t row_grain(int32_t n) {
+    int32_t g = 32 / n;
+    return g < 4 ? 4 : g;
+}
+
+static void matmul3(const smolweb_model *m, const sw_wmat *const *w, float *const *y, int32_t nw, const float *x,
+                    int32_t n) {
+    mm_job j = {.m = m, .nw = nw, .n = n, .x = x};
+    int32_t rows = 0;
+    for (int32_t i = 0; i < nw; i++) j.w[i] = w[i], j.y[i] = y[i], rows += w[i]->rows;
+    sw_pool_run(m->pool, mm_rows, &j, rows, row_grain(n));
+}
+
 static void matmul(const smolweb_model *m, const sw_wmat *w, const float *x, int32_t n, float *y) {
-    m->k->matmul(w, x, &m->s.qa, n, y, w->rows, 0, w->rows);
+    matmul3(m, &w, &y, 1, x, n);
 }
 
 static void embed_row(const smolweb_model *m, int32_t id, float *out) {
@@ -60,9 +101,10 @@ static void kv_store(smolweb_model *m, int32_t layer, int32_t pos, const float *
 }
 
 /* One query head against cached positions [0, n_pos): writes head_dim outputs. */
-static void attend(smolweb_model *m, int32_t layer, int32_t kvh, const float *q, int32_t n_pos, float *out) {
+static void attend(const smolweb_model *m, int32_t layer, int32_t kvh, const float *q, int32_t n_pos, float *out,
+                   float *sc) {
     const sw_kernels *k = m->k;
-    float *sc = m->s.scores, scale = 1.0f / sqrtf((float)m->head_dim), mx = -INFINITY;
+    float scale = 1.0f / sqrtf((float)m->head_dim), mx = -INFINITY;
     size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * m->head_dim;
     float tmp[SW_MAX_HEAD_DIM];
     for (int32_t p = 0; p < n_pos; p++) {
@@ -97,16 +139,35 @@ static void attend(smolweb_model *m, int32_t layer, int32_t kvh, const float *q,
     }
 }
 
+/* Attention split across the pool: item i is (token i / n_heads, head i % n_heads). */
+typedef struct att_job {
+    const smolweb_model *m;
+    int32_t layer, p0;
+} att_job;
+
+static void att_items(void *ctx, int32_t b, int32_t e, int32_t worker) {
+    const att_job *j = ctx;
+    const smolweb_model *m = j->m;
+    const sw_scratch *s = &m->s;
+    float *sc = s->scores + (size_t)worker * m->n_ctx;
+    int32_t group = m->n_heads / m->n_kv;
+    for (int32_t i = b; i < e; i++) {
+        int32_t t = i / m->n_heads, h = i % m->n_heads;
+        size_t off = (size_t)t * m->q_dim + (size_t)h * m->head_dim;
+        /* causal: token t sees positions [0, p0 + t] */
+        attend(m, j->layer, h / group, s->q + off, j->p0 + t + 1, s->att_out + off, sc);
+    }
+}
+
 static void attention_block(smolweb_model *m, int32_t l, int32_t p0, int32_t n) {
     const sw_layer *L = &m->layers[l];
     sw_scratch *s = &m->s;
     for (int32_t t = 0; t < n; t++)
         m->k->rmsnorm(s->xb + (size_t)t * m->dim, s->x + (size_t)t * m->dim, L->attn_norm, m->dim, m->eps);
     prepare(m, &L->q, s->xb, n); /* q, k and v share the weight type and input */
-    matmul(m, &L->q, s->xb, n, s->q);
-    matmul(m, &L->k, s->xb, n, s->k);
-    matmul(m, &L->v, s->xb, n, s->v);
-    int32_t group = m->n_heads / m->n_kv;
+    const sw_wmat *qkv[3] = {&L->q, &L->k, &L->v};
+    float *qkv_out[3] = {s->q, s->k, s->v};
+    matmul3(m, qkv, qkv_out, 3, s->xb, n);
     for (int32_t t = 0; t < n; t++) {
         const float *r = s->rope + (size_t)t * m->head_dim;
         float *q = s->q + (size_t)t * m->q_dim, *k = s->k + (size_t)t * m->kv_dim;
@@ -114,14 +175,31 @@ static void attention_block(smolweb_model *m, int32_t l, int32_t p0, int32_t n) 
         rope(r, k, m->n_kv, m->head_dim);
         kv_store(m, l, p0 + t, k, s->v + (size_t)t * m->kv_dim);
     }
-    /* causal: token t sees positions [0, p0 + t] */
-    for (int32_t t = 0; t < n; t++)
-        for (int32_t h = 0; h < m->n_heads; h++)
-            attend(m, l, h / group, s->q + (size_t)t * m->q_dim + (size_t)h * m->head_dim, p0 + t + 1,
-                   s->att_out + (size_t)t * m->q_dim + (size_t)h * m->head_dim);
+    att_job j = {m, l, p0};
+    sw_pool_run(m->pool, att_items, &j, n * m->n_heads, 1);
     prepare(m, &L->o, s->att_out, n);
     matmul(m, &L->o, s->att_out, n, s->xb); /* xb: the block's output */
     for (size_t i = 0; i < (size_t)n * m->dim; i++) s->x[i] += s->xb[i];
+}
+
+/* gate and up over the same rows, then SwiGLU on those rows, per work chunk. */
+typedef struct gate_up_job {
+    const smolweb_model *m;
+    const sw_layer *L;
+    int32_t n;
+} gate_up_job;
+
+static void gate_up_rows(void *ctx, int32_t b, int32_t e, int32_t worker) {
+    const gate_up_job *j = ctx;
+    const smolweb_model *m = j->m;
+    const sw_scratch *s = &m->s;
+    (void)worker;
+    m->k->matmul(&j->L->gate, s->xb, &s->qa, j->n, s->gate, m->ff, b, e);
+    m->k->matmul(&j->L->up, s->xb, &s->qa, j->n, s->up, m->ff, b, e);
+    for (int32_t t = 0; t < j->n; t++) {
+        size_t off = (size_t)t * m->ff + (size_t)b;
+        m->k->swiglu(s->gate + off, s->gate + off, s->up + off, e - b);
+    }
 }
 
 static void mlp_block(smolweb_model *m, int32_t l, int32_t n) {
@@ -130,9 +208,8 @@ static void mlp_block(smolweb_model *m, int32_t l, int32_t n) {
     for (int32_t t = 0; t < n; t++)
         m->k->rmsnorm(s->xb + (size_t)t * m->dim, s->x + (size_t)t * m->dim, L->ffn_norm, m->dim, m->eps);
     prepare(m, &L->gate, s->xb, n);
-    matmul(m, &L->gate, s->xb, n, s->gate);
-    matmul(m, &L->up, s->xb, n, s->up);
-    m->k->swiglu(s->gate, s->gate, s->up, n * m->ff);
+    gate_up_job j = {m, L, n};
+    sw_pool_run(m->pool, gate_up_rows, &j, m->ff, row_grain(n));
     prepare(m, &L->down, s->gate, n);
     matmul(m, &L->down, s->gate, n, s->xb);
     for (size_t i = 0; i < (size_t)n * m->dim; i++) s->x[i] += s->xb[i];

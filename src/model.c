@@ -53,7 +53,7 @@ static smolweb_status alloc_state(smolweb_model *m) {
     s->att_out = alloc_aligned(B * (size_t)m->q_dim * 4);
     s->gate = alloc_aligned(B * (size_t)m->ff * 4);
     s->up = alloc_aligned(B * (size_t)m->ff * 4);
-    s->scores = alloc_aligned(ctx * 4);
+    s->scores = alloc_aligned((size_t)sw_pool_threads(m->pool) * ctx * 4); /* one row per thread */
     s->rope = alloc_aligned(B * (size_t)m->head_dim * 4);
     s->logits = alloc_aligned((size_t)m->vocab * 4);
     s->qa.qs = alloc_aligned(B * widest);
@@ -121,6 +121,10 @@ smolweb_status smolweb_model_create(const char *json, size_t len, const smolweb_
         st = sw_error_set(&m->err, SMOLWEB_ERR_UNSUPPORTED, "head_dim %d is above the supported %d", m->head_dim,
                           SW_MAX_HEAD_DIM);
     if (!st && m->batch > 4096) st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "prefill_batch %d is above 4096", m->batch);
+    if (!st && (m->params.n_threads < 0 || m->params.n_threads > SW_MAX_THREADS))
+        st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "n_threads %d is outside 0..%d", m->params.n_threads,
+                          SW_MAX_THREADS);
+    if (!st) st = sw_pool_create(m->params.n_threads, SW_POOL_SPIN, &m->pool, &m->err);
     if (!st) {
         m->chunk_buf = calloc((size_t)man->n_files, sizeof *m->chunk_buf);
         m->chunk_ready = calloc((size_t)man->n_files, 1);
@@ -140,6 +144,7 @@ smolweb_status smolweb_model_create(const char *json, size_t len, const smolweb_
 void smolweb_model_free(smolweb_model *m) {
     if (!m) return;
     for (int i = 0; m->chunk_buf && i < m->man->n_files; i++) free(m->chunk_buf[i]);
+    sw_pool_free(m->pool); /* first: its threads may be between jobs */
     free(m->chunk_buf);
     free(m->chunk_ready);
     free(m->layers);
@@ -324,6 +329,38 @@ smolweb_status smolweb_model_load_chunk(smolweb_model *m, int32_t i, const uint8
     return smolweb_model_chunk_commit(m, i, verify_sha);
 }
 
+/* Weights are read in place as float, u16 and u32 arrays (4-byte alignment);
+ * wasm v128 loads take any address. 8 is what every malloc gives (wasm32's is
+ * 8), so a heap buffer from emscripten_fetch is used as is, never copied. */
+#define ADOPT_ALIGN 8
+
+smolweb_status sw_model_chunk_adopt(smolweb_model *m, int32_t i, uint8_t *buf, size_t len, int32_t verify_sha) {
+    if (bad_index(m, i)) {
+        free(buf);
+        return sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "no chunk %d", i);
+    }
+    const sw_manifest_file *f = &m->man->files[i];
+    if (!buf) return fail(m, SMOLWEB_ERR_INVALID_ARG, "%s: no buffer to adopt", f->path);
+    smolweb_status st = SMOLWEB_OK;
+    if (len != f->bytes)
+        st = sw_error_set(&m->err, SMOLWEB_ERR_INTEGRITY, "%s: %zu bytes, the manifest says %llu", f->path, len,
+                          (unsigned long long)f->bytes);
+    else if ((uintptr_t)buf % ADOPT_ALIGN)
+        st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "%s: buffer is not %d-byte aligned", f->path, ADOPT_ALIGN);
+    if (st || m->chunk_ready[i]) {
+        free(buf);
+        return st;
+    }
+    free(m->chunk_buf[i]); /* a buffer from smolweb_model_chunk_buffer() never committed */
+    m->chunk_buf[i] = buf;
+    st = smolweb_model_chunk_commit(m, i, verify_sha);
+    if (st) {
+        free(m->chunk_buf[i]);
+        m->chunk_buf[i] = NULL;
+    }
+    return st;
+}
+
 int32_t smolweb_model_missing_chunks(const smolweb_model *m, int32_t *out, int32_t cap) {
     int32_t n = 0;
     for (int32_t i = 0; i < m->man->n_files; i++)
@@ -337,6 +374,7 @@ int32_t smolweb_model_missing_chunks(const smolweb_model *m, int32_t *out, int32
 int32_t smolweb_model_n_vocab(const smolweb_model *m) { return m->vocab; }
 int32_t smolweb_model_n_ctx(const smolweb_model *m) { return m->n_ctx; }
 int32_t smolweb_model_n_layers(const smolweb_model *m) { return m->n_layers; }
+int32_t smolweb_model_n_threads(const smolweb_model *m) { return sw_pool_threads(m->pool); }
 
 int32_t smolweb_model_stop_ids(const smolweb_model *m, int32_t *out, int32_t cap) {
     for (int32_t i = 0; out && i < m->man->n_stop_ids && i < cap; i++) out[i] = m->man->stop_ids[i];

@@ -8,11 +8,17 @@
 #include "error.h"
 #include "kernels.h"
 #include "manifest.h"
+#include "pool.h"
 #include "smolweb.h"
 #include "tokenizer.h"
 
 /* Largest head dimension the attention kernels' stack buffers take (SmolLM: 64). */
 #define SW_MAX_HEAD_DIM 512
+/* Most threads a model may ask for. */
+#define SW_MAX_THREADS 64
+/* Polls of the job counter before a pool thread sleeps: enough to bridge the
+ * gap between two matrix products of one token (see pool.h), about 20-50 us. */
+#define SW_POOL_SPIN 20000
 
 typedef struct sw_layer {
     const float *attn_norm;  /* (dim) */
@@ -33,7 +39,7 @@ typedef struct sw_scratch {
     float *att_out; /* (batch, q_dim) */
     float *gate;    /* (batch, ff) */
     float *up;      /* (batch, ff) */
-    float *scores;  /* (n_ctx) attention weights of one head */
+    float *scores;  /* (threads, n_ctx) attention weights of one head per thread */
     float *rope;    /* (batch, head_dim): cos then sin of each position */
     float *logits;  /* (vocab) */
     sw_qact qa;     /* quantized activations, (batch, max(dim, ff, q_dim)) */
@@ -43,6 +49,7 @@ struct smolweb_model {
     sw_manifest *man;
     smolweb_model_params params;
     const sw_kernels *k;
+    sw_pool *pool;             /* threads for the matrix products and attention */
     sw_error err;
 
     /* dimensions */
@@ -75,5 +82,13 @@ smolweb_status sw_forward(smolweb_model *m, const int32_t *ids, int32_t n);
 
 /* Records err as the model's last error and returns its status. */
 smolweb_status sw_model_fail(smolweb_model *m, const sw_error *err);
+
+/* Takes ownership of buf (len bytes from malloc, at least 8-byte aligned:
+ * malloc's guarantee) as chunk i's buffer and commits it like
+ * smolweb_model_chunk_commit: no copy, the model free()s it later. On failure
+ * buf is freed, the chunk stays missing and the model's error says why (a size
+ * mismatch is SMOLWEB_ERR_INTEGRITY as in smolweb_model_load_chunk). Used by
+ * the emscripten_fetch loader, whose heap buffers are malloc'd. */
+smolweb_status sw_model_chunk_adopt(smolweb_model *m, int32_t i, uint8_t *buf, size_t len, int32_t verify_sha);
 
 #endif

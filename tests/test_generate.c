@@ -17,6 +17,7 @@
 
 #include "check.h"
 
+#define SW_TEST_MAX_THREADS 64 /* SW_MAX_THREADS in src/model.h */
 static char g_dir[256];
 static const int32_t k_prompt[] = {1, 9690, 198, 2683, 359, 5356, 30, 216, 33, 34, 35, 504, 3158};
 #define NP ((int32_t)(sizeof k_prompt / sizeof k_prompt[0]))
@@ -232,6 +233,46 @@ static void test_kv_f16(void) {
     smolweb_model_free(b);
 }
 
+/* Threads split rows and heads; every output element is computed by the same
+ * code in the same order, so logits must be bit-identical to one thread's,
+ * for prefill batches and decode steps alike. */
+static void test_threads(void) {
+    smolweb_model_params p = smolweb_model_default_params();
+    smolweb_model *one = load(&p);
+    float *ref = one ? prefill_logits(one, k_prompt, NP, 0) : NULL;
+    for (int32_t t = 2; t <= 4; t++) {
+        p.n_threads = t;
+        smolweb_model *m = load(&p);
+        if (!m) { failures++; continue; }
+        CHECK(smolweb_model_n_threads(m) == t, "%d threads asked, %d running", t, smolweb_model_n_threads(m));
+        for (int rep = 0; rep < 3; rep++) {
+            float *l = prefill_logits(m, k_prompt, NP, 0);
+            CHECK(l && ref && memcmp(l, ref, 49152 * 4) == 0, "%d threads: prefill logits differ from 1 thread", t);
+            free(l);
+        }
+        /* decode token by token: prefill_batch 1 path through the pool */
+        int32_t done = 0;
+        smolweb_reset(m);
+        smolweb_reset(one);
+        for (int32_t i = 1; i <= NP; i++) {
+            CHECK(smolweb_prefill(m, k_prompt, i, 1, &done) == SMOLWEB_OK, "step prefill");
+            CHECK(smolweb_prefill(one, k_prompt, i, 1, &done) == SMOLWEB_OK, "step prefill");
+            CHECK(memcmp(smolweb_logits(m), smolweb_logits(one), 49152 * 4) == 0, "%d threads: step %d differs", t, i);
+        }
+        smolweb_model_free(m);
+    }
+    p.n_threads = SW_TEST_MAX_THREADS + 1;
+    char err[256];
+    smolweb_model *bad = NULL;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/model", g_dir);
+    CHECK(sw_load_model_dir(dir, &p, &bad, err, sizeof err) == SMOLWEB_ERR_INVALID_ARG && !bad &&
+              strstr(err, "n_threads 65 is outside 0..64"),
+          "too many threads: %s", err);
+    free(ref);
+    smolweb_model_free(one);
+}
+
 int main(void) {
     if (!make_model()) {
         fprintf(stderr, "could not make the test model\n");
@@ -241,6 +282,7 @@ int main(void) {
     test_batching();
     test_context();
     test_kv_f16();
+    test_threads();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", g_dir);

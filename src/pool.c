@@ -1,0 +1,150 @@
+/* pool.c: see pool.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "pool.h"
+
+/* Each thread's start argument: its worker index and the pool. */
+typedef struct thread_arg {
+    int32_t worker;
+    struct sw_pool *pool;
+} thread_arg;
+
+struct sw_pool {
+    int32_t n;            /* participants, caller included */
+    int32_t spin;         /* polls before sleeping */
+    pthread_t *threads;   /* n - 1 */
+    thread_arg *args;     /* n - 1 start arguments */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;  /* a new job or stop */
+    pthread_cond_t done;  /* the last busy thread finished */
+    int32_t stop;         /* under mu */
+
+    /* the current job: written by the caller before gen is bumped */
+    sw_pool_fn fn;
+    void *ctx;
+    int32_t n_items, grain, n_chunks;
+    atomic_uint gen;      /* job generation */
+    atomic_int next;      /* next chunk to claim */
+    atomic_int busy;      /* pool threads still in the current job */
+};
+
+static void do_chunks(sw_pool *p, int32_t worker) {
+    for (;;) {
+        int32_t c = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (c >= p->n_chunks) return;
+        int32_t b = c * p->grain, e = b + p->grain;
+        p->fn(p->ctx, b, e < p->n_items ? e : p->n_items, worker);
+    }
+}
+
+/* Waits until gen differs from seen (or stop); returns the new generation. */
+static unsigned wait_job(sw_pool *p, unsigned seen, int32_t *stop) {
+    for (int32_t i = 0; i < p->spin; i++) {
+        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        if (g != seen) return g;
+    }
+    pthread_mutex_lock(&p->mu);
+    unsigned g;
+    while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !p->stop)
+        pthread_cond_wait(&p->wake, &p->mu);
+    *stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return g;
+}
+
+static void *thread_main(void *arg) {
+    const thread_arg *a = arg;
+    sw_pool *p = a->pool;
+    int32_t worker = a->worker;
+    unsigned seen = 0;
+    for (;;) {
+        int32_t stop = 0;
+        seen = wait_job(p, seen, &stop);
+        if (stop) return NULL;
+        do_chunks(p, worker);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+smolweb_status sw_pool_create(int32_t n_threads, int32_t spin, sw_pool **out, sw_error *err) {
+    *out = NULL;
+    if (n_threads < 1) n_threads = 1;
+    sw_pool *p = calloc(1, sizeof *p);
+    thread_arg *args = n_threads > 1 ? calloc((size_t)n_threads - 1, sizeof *args) : NULL;
+    pthread_t *threads = n_threads > 1 ? calloc((size_t)n_threads - 1, sizeof *threads) : NULL;
+    if (!p || (n_threads > 1 && (!args || !threads))) {
+        free(p), free(args), free(threads);
+        return sw_error_set(err, SMOLWEB_ERR_NOMEM, "thread pool of %d threads: out of memory", n_threads);
+    }
+    p->n = 1;
+    p->spin = spin > 0 ? spin : 0;
+    p->threads = threads;
+    p->args = args;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->busy, 0);
+    for (int32_t i = 0; i < n_threads - 1; i++) {
+        args[i].worker = i + 1;
+        args[i].pool = p;
+        /* a failure (no thread support, no free worker) leaves fewer threads */
+        if (pthread_create(&threads[i], NULL, thread_main, &args[i]) != 0) break;
+        p->n++;
+    }
+    *out = p;
+    return SMOLWEB_OK;
+}
+
+void sw_pool_free(sw_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int32_t i = 0; i < p->n - 1; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mu);
+    free(p->threads);
+    free(p->args);
+    free(p);
+}
+
+int32_t sw_pool_threads(const sw_pool *p) { return p ? p->n : 1; }
+
+void sw_pool_run(sw_pool *p, sw_pool_fn fn, void *ctx, int32_t n_items, int32_t grain) {
+    if (n_items <= 0) return;
+    if (grain < 1) grain = 1;
+    int32_t n_chunks = (int32_t)(((int64_t)n_items + grain - 1) / grain);
+    if (!p || p->n == 1 || n_chunks == 1) {
+        fn(ctx, 0, n_items, 0);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n_items = n_items;
+    p->grain = grain;
+    p->n_chunks = n_chunks;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->busy, p->n - 1, memory_order_relaxed);
+    /* publish the job: threads that spin see gen change; sleepers get woken */
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    do_chunks(p, 0);
+    for (int32_t i = 0; i < p->spin; i++) {
+        if (atomic_load_explicit(&p->busy, memory_order_acquire) == 0) return;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
