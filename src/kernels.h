@@ -31,6 +31,11 @@ typedef struct sw_qact {
     float *d;       /* n * cols/32 */
     int32_t *sums;  /* n * cols/32 */
     int32_t cols;   /* per token */
+    /* n * cols: the same values widened to int16 for the SIMD q4 kernel, each
+     * block of 32 ordered [x0 x2 .. x14][x1 x3 .. x15][x16 x18 .. x30][x17 .. x31]
+     * to match the nibbles of a q4 block read as eight 16-bit lanes. Filled by
+     * the kernels that use it (SIMD128); the scalar kernels leave it alone. */
+    int16_t *x16;
 } sw_qact;
 
 typedef struct sw_kernels {

@@ -77,8 +77,9 @@ static inline v128_t load_f16x4(const uint16_t *p) { return f16x4_to_f32x4(wasm_
 
 /* ---- quantize_act ---- */
 
-/* One block of 32 floats to int8; returns the block's sum, sets *d. */
-static int32_t quantize_block(const float *x, int8_t *q, float *d) {
+/* One block of 32 floats to int8 (q) and to int16 in the q4 kernel's order
+ * (x16, see sw_qact); returns the block's sum, sets *d. */
+static int32_t quantize_block(const float *x, int8_t *q, int16_t *x16, float *d) {
     v128_t v[8];
     v128_t am = wasm_f32x4_splat(0.0f);
     for (int i = 0; i < 8; i++) {
@@ -98,9 +99,11 @@ static int32_t quantize_block(const float *x, int8_t *q, float *d) {
         sum = wasm_i32x4_add(sum, i32[i]);
     }
     for (int i = 0; i < 2; i++) {
-        v128_t lo = wasm_i16x8_narrow_i32x4(i32[4 * i], i32[4 * i + 1]);
-        v128_t hi = wasm_i16x8_narrow_i32x4(i32[4 * i + 2], i32[4 * i + 3]);
+        v128_t lo = wasm_i16x8_narrow_i32x4(i32[4 * i], i32[4 * i + 1]);     /* x[16i .. 16i+7] */
+        v128_t hi = wasm_i16x8_narrow_i32x4(i32[4 * i + 2], i32[4 * i + 3]); /* x[16i+8 .. 16i+15] */
         wasm_v128_store(q + 16 * i, wasm_i8x16_narrow_i16x8(lo, hi));
+        wasm_v128_store(x16 + 16 * i, wasm_i16x8_shuffle(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+        wasm_v128_store(x16 + 16 * i + 8, wasm_i16x8_shuffle(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15));
     }
     *d = dd;
     return hsum_i32x4(sum);
@@ -111,7 +114,7 @@ static void quantize_act(const float *x, int32_t n, int32_t cols, sw_qact *q) {
     for (int32_t t = 0; t < n; t++) {
         for (int32_t b = 0; b < nb; b++) {
             size_t i = (size_t)t * nb + b;
-            q->sums[i] = quantize_block(x + i * SW_QK, q->qs + i * SW_QK, &q->d[i]);
+            q->sums[i] = quantize_block(x + i * SW_QK, q->qs + i * SW_QK, q->x16 + i * SW_QK, &q->d[i]);
         }
     }
     q->cols = cols;
@@ -119,16 +122,37 @@ static void quantize_act(const float *x, int32_t n, int32_t cols, sw_qact *q) {
 
 /* ---- matmul: integer block dot products ---- */
 
-/* One q4 block against 32 int8 activations: i32x4 whose lanes sum to
+/* A q4 block's 32 nibbles as four i16x8 vectors, with no byte shifts or
+ * widening: read as eight 16-bit lanes, lane k holds w[2k] (bits 0-3),
+ * w[2k+16] (4-7), w[2k+1] (8-11) and w[2k+17] (12-15), so masks and 16-bit
+ * shifts give n[0] = w[0,2..14], n[1] = w[1,3..15], n[2] = w[16,18..30],
+ * n[3] = w[17..31]: the order of sw_qact.x16. */
+typedef struct q4_nibbles {
+    v128_t n[4];
+} q4_nibbles;
+
+static inline q4_nibbles q4_unpack(const uint8_t *qs) {
+    v128_t v = wasm_v128_load(qs), m = wasm_i16x8_splat(0x000f);
+    q4_nibbles r;
+    r.n[0] = wasm_v128_and(v, m);
+    r.n[1] = wasm_v128_and(wasm_u16x8_shr(v, 8), m);
+    r.n[2] = wasm_v128_and(wasm_u16x8_shr(v, 4), m);
+    r.n[3] = wasm_u16x8_shr(v, 12);
+    return r;
+}
+
+/* Unpacked nibbles against one block of x16: i32x4 whose lanes sum to
  * sum_j nibble_j * x_j (the -8 offset is applied later through the sums). */
-static inline v128_t dot_q4_block(const uint8_t *qs, const int8_t *x) {
-    v128_t v = wasm_v128_load(qs);
-    v128_t lo = wasm_v128_and(v, wasm_i8x16_splat(0x0f)); /* w[0..15] */
-    v128_t hi = wasm_u8x16_shr(v, 4);                      /* w[16..31] */
-    v128_t a = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(lo), wasm_i16x8_load8x8(x));
-    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(lo), wasm_i16x8_load8x8(x + 8)));
-    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(hi), wasm_i16x8_load8x8(x + 16)));
-    return wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(hi), wasm_i16x8_load8x8(x + 24)));
+static inline v128_t dot_q4_nibbles(const q4_nibbles *w, const int16_t *x) {
+    v128_t a = wasm_i32x4_dot_i16x8(w->n[0], wasm_v128_load(x));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(w->n[1], wasm_v128_load(x + 8)));
+    a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(w->n[2], wasm_v128_load(x + 16)));
+    return wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(w->n[3], wasm_v128_load(x + 24)));
+}
+
+static inline v128_t dot_q4_block(const uint8_t *qs, const int16_t *x) {
+    q4_nibbles w = q4_unpack(qs);
+    return dot_q4_nibbles(&w, x);
 }
 
 /* One q8 block against 32 int8 activations (lanes sum to the dot product). */
@@ -145,19 +169,10 @@ static inline v128_t block_terms(v128_t s, const uint16_t *ws, const float *xd) 
     return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale);
 }
 
-static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, const float *xd, const int32_t *xs,
-                    int32_t nb) {
-    v128_t acc = wasm_f32x4_splat(0.0f);
-    int32_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        const int8_t *xb = x + (size_t)b * SW_QK;
-        v128_t s = hsum4_i32x4(dot_q4_block(w[b].qs, xb), dot_q4_block(w[b + 1].qs, xb + 32),
-                               dot_q4_block(w[b + 2].qs, xb + 64), dot_q4_block(w[b + 3].qs, xb + 96));
-        s = wasm_i32x4_sub(s, wasm_i32x4_shl(wasm_v128_load(xs + b), 3)); /* nibble n stands for n - 8 */
-        acc = wasm_f32x4_add(acc, block_terms(s, ws + b, xd + b));
-    }
-    float r = hsum_f32x4(acc);
-    for (; b < nb; b++) { /* the scalar kernel's loop */
+/* The scalar kernel's loop over blocks [b, nb) of a q4 row, added to r. */
+static float q4_tail(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, const float *xd, const int32_t *xs,
+                     int32_t b, int32_t nb, float r) {
+    for (; b < nb; b++) {
         const uint8_t *qs = w[b].qs;
         const int8_t *xb = x + (size_t)b * SW_QK;
         int32_t s = 0;
@@ -166,6 +181,54 @@ static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, c
         r += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
     }
     return r;
+}
+
+/* Four blocks' integer sums with the -8 offset (nibble n stands for n - 8). */
+static inline v128_t q4_offset(v128_t s, const int32_t *xs) {
+    return wasm_i32x4_sub(s, wasm_i32x4_shl(wasm_v128_load(xs), 3));
+}
+
+/* One q4 row against token t of q (decode: one token). */
+static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, int32_t t, int32_t nb) {
+    const int16_t *x = q->x16 + (size_t)t * q->cols;
+    const float *xd = q->d + (size_t)t * nb;
+    const int32_t *xs = q->sums + (size_t)t * nb;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const int16_t *xb = x + (size_t)b * SW_QK;
+        v128_t s = hsum4_i32x4(dot_q4_block(w[b].qs, xb), dot_q4_block(w[b + 1].qs, xb + 32),
+                               dot_q4_block(w[b + 2].qs, xb + 64), dot_q4_block(w[b + 3].qs, xb + 96));
+        acc = wasm_f32x4_add(acc, block_terms(q4_offset(s, xs + b), ws + b, xd + b));
+    }
+    return q4_tail(w, ws, q->qs + (size_t)t * q->cols, xd, xs, b, nb, hsum_f32x4(acc));
+}
+
+/* One q4 row against four tokens t0..t0+3 (prefill): each block is unpacked
+ * once and used for the four tokens; per token the arithmetic is row_q4's. */
+static void row_q4_x4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, int32_t t0, int32_t nb,
+                      float out[4]) {
+    const int32_t cols = q->cols;
+    const int16_t *x = q->x16 + (size_t)t0 * cols;
+    v128_t acc[4];
+    for (int t = 0; t < 4; t++) acc[t] = wasm_f32x4_splat(0.0f);
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        v128_t d[4][4]; /* [token][block] */
+        for (int j = 0; j < 4; j++) {
+            q4_nibbles u = q4_unpack(w[b + j].qs);
+            for (int t = 0; t < 4; t++) d[t][j] = dot_q4_nibbles(&u, x + (size_t)t * cols + (size_t)(b + j) * SW_QK);
+        }
+        for (int t = 0; t < 4; t++) {
+            size_t o = (size_t)(t0 + t) * nb + (size_t)b;
+            v128_t s = q4_offset(hsum4_i32x4(d[t][0], d[t][1], d[t][2], d[t][3]), q->sums + o);
+            acc[t] = wasm_f32x4_add(acc[t], block_terms(s, ws + b, q->d + o));
+        }
+    }
+    for (int t = 0; t < 4; t++) {
+        size_t o = (size_t)(t0 + t) * nb;
+        out[t] = q4_tail(w, ws, q->qs + (size_t)(t0 + t) * cols, q->d + o, q->sums + o, b, nb, hsum_f32x4(acc[t]));
+    }
 }
 
 static float row_q8(const sw_block_q8 *w, const uint16_t *ws, const int8_t *x, const float *xd, int32_t nb) {
@@ -212,17 +275,34 @@ static float row_f32(const float *w, const float *x, int32_t n) {
     return acc;
 }
 
+/* q4 rows [r0, r1) against n tokens: four tokens at a time share each
+ * unpacked block, the remaining tokens go one by one. */
+static void matmul_q4(const sw_wmat *w, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0, int32_t r1) {
+    int32_t nb = w->cols / SW_QK;
+    for (int32_t r = r0; r < r1; r++) {
+        const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
+        const uint16_t *ws = w->scales + (size_t)r * nb;
+        int32_t t = 0;
+        for (; t + 4 <= n; t += 4) {
+            float o[4];
+            row_q4_x4(wr, ws, q, t, nb, o);
+            for (int i = 0; i < 4; i++) y[(size_t)(t + i) * ldy + r] = o[i];
+        }
+        for (; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, ws, q, t, nb);
+    }
+}
+
 static void matmul(const sw_wmat *w, const float *x, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0,
                    int32_t r1) {
     int32_t cols = w->cols, nb = cols / SW_QK;
+    if (w->type == SW_DTYPE_Q4) {
+        matmul_q4(w, q, n, y, ldy, r0, r1);
+        return;
+    }
     for (int32_t r = r0; r < r1; r++) {
         for (int32_t t = 0; t < n; t++) {
             float v;
             switch (w->type) {
-            case SW_DTYPE_Q4:
-                v = row_q4((const sw_block_q4 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb,
-                           q->qs + (size_t)t * cols, q->d + (size_t)t * nb, q->sums + (size_t)t * nb, nb);
-                break;
             case SW_DTYPE_Q8:
                 v = row_q8((const sw_block_q8 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb,
                            q->qs + (size_t)t * cols, q->d + (size_t)t * nb, nb);

@@ -59,9 +59,10 @@ static smolweb_status alloc_state(smolweb_model *m) {
     s->qa.qs = alloc_aligned(B * widest);
     s->qa.d = alloc_aligned(B * widest / SW_QK * 4);
     s->qa.sums = alloc_aligned(B * widest / SW_QK * 4);
+    s->qa.x16 = alloc_aligned(B * widest * 2);
     m->inv_freq = malloc((size_t)(m->head_dim / 2) * sizeof(double));
     if (!m->k_cache || !m->v_cache || !m->cache_ids || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
-        !s->gate || !s->up || !s->scores || !s->rope || !s->logits || !s->qa.qs || !s->qa.d || !s->qa.sums ||
+        !s->gate || !s->up || !s->scores || !s->rope || !s->logits || !s->qa.qs || !s->qa.d || !s->qa.sums || !s->qa.x16 ||
         !m->inv_freq)
         return sw_error_set(&m->err, SMOLWEB_ERR_NOMEM,
                             "out of memory allocating the KV cache (%d tokens) and scratch", m->n_ctx);
@@ -155,7 +156,7 @@ void smolweb_model_free(smolweb_model *m) {
     free(m->cache_ids);
     sw_scratch *s = &m->s;
     free(s->x), free(s->xb), free(s->q), free(s->k), free(s->v), free(s->att_out), free(s->gate), free(s->up);
-    free(s->scores), free(s->rope), free(s->logits), free(s->qa.qs), free(s->qa.d), free(s->qa.sums);
+    free(s->scores), free(s->rope), free(s->logits), free(s->qa.qs), free(s->qa.d), free(s->qa.sums), free(s->qa.x16);
     free(m->inv_freq);
     sw_manifest_free(m->man);
     free(m);

@@ -11,11 +11,13 @@
  *     (terms + 4) * FLT_EPSILON * sum|terms| of the exact sum; rows outside
  *     [r0, r1) untouched; f16 weights converted exactly for all finite halves.
  *   - rmsnorm, swiglu, dot, axpy: within named relative bounds.
- * With -DSMOLWEB_SIMDE=ON (SW_TEST_SIMD128) the SIMD128 kernels, compiled
- * natively through SIMDe, are checked the same way and directly against the
- * scalar ones: quantize_act bit-identical, matmul within twice the summation
- * bound, swiglu/axpy within 1e-6 relative. Without it only the scalar table
- * is tested, and the test says so. Prints max abs/rel error per check. */
+ * With SW_TEST_SIMD128 the SIMD128 kernels are checked the same way and
+ * directly against the scalar ones: quantize_act bit-identical, matmul within
+ * twice the summation bound, swiglu/axpy within 1e-6 relative. SW_TEST_SIMD128
+ * comes from -DSMOLWEB_SIMDE=ON (natively, through SIMDe) or from
+ * tests/test_wasm_node.sh, which compiles this file with emcc -msimd128 and
+ * runs it in real wasm under Node. Without it only the scalar table is
+ * tested, and the test says so. Prints max abs/rel error per check. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +29,7 @@
 #include "quant.h"
 
 #ifdef SW_TEST_SIMD128
-const sw_kernels *sw_kernels_simd128(void); /* src/kernels_simd128.c under SIMDe */
+const sw_kernels *sw_kernels_simd128(void); /* src/kernels_simd128.c (SIMDe or -msimd128) */
 #endif
 
 /* Named tolerances. */
@@ -115,6 +117,7 @@ typedef struct qbuf {
     int8_t *qs;
     float *d;
     int32_t *sums;
+    int16_t *x16;
 } qbuf;
 
 static void qbuf_init(qbuf *b, int32_t n, int32_t cols) {
@@ -122,12 +125,14 @@ static void qbuf_init(qbuf *b, int32_t n, int32_t cols) {
     b->qs = xmalloc((size_t)n * cols);
     b->d = xmalloc(nb * sizeof(float));
     b->sums = xmalloc(nb * sizeof(int32_t));
-    b->q = (sw_qact){b->qs, b->d, b->sums, 0};
+    b->x16 = xmalloc((size_t)n * cols * sizeof(int16_t));
+    b->q = (sw_qact){b->qs, b->d, b->sums, 0, b->x16};
 }
 static void qbuf_free(qbuf *b) {
     free(b->qs);
     free(b->d);
     free(b->sums);
+    free(b->x16);
 }
 
 /* Checks q (from kernel table k) against the definition. */
@@ -181,6 +186,15 @@ static void test_quantize(const sw_kernels *k, const sw_kernels *ref) {
                 CHECK(!memcmp(a.qs, b.qs, (size_t)n * cols) && !memcmp(a.d, b.d, nb * 4) &&
                           !memcmp(a.sums, b.sums, nb * 4),
                       "%s quantize_act cols %d n %d: differs from %s", k->name, cols, n, ref->name);
+                /* the SIMD kernels' int16 copy: each block's even then odd
+                 * elements of each half (the q4 nibble order, kernels.h) */
+                int bad = 0;
+                for (size_t i = 0; i < (size_t)n * cols && !bad; i++) {
+                    size_t blk = i / SW_QK * SW_QK, j = i % SW_QK, half = j / 16, k8 = j % 16;
+                    size_t src = blk + half * 16 + (k8 < 8 ? 2 * k8 : 2 * (k8 - 8) + 1);
+                    bad = a.x16[i] != a.qs[src];
+                }
+                CHECK(!bad, "%s quantize_act cols %d n %d: int16 copy out of order", k->name, cols, n);
             }
             qbuf_free(&a);
             qbuf_free(&b);
