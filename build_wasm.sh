@@ -190,4 +190,6 @@ build_variant smolweb-scalar plain -sENVIRONMENT=web,worker
 echo '{"type": "commonjs"}' >"$DIST/package.json"
 size_table
 
-# ---- lead: add the call to scripts/build_wasm_fetch.sh here ----
+# The C library for Emscripten applications (emscripten_fetch loader, -sFETCH
+# only there) and its example, examples/c-chat.
+bash scripts/build_wasm_fetch.sh

@@ -46,6 +46,30 @@ typedef struct shapes {
     sw_wmat head;
 } shapes;
 
+/* Streaming read bandwidth: sum of a 64 MiB array, best of 5 (small calls,
+ * so V8 optimises the loop: research/wasm-feasibility.md). */
+static uint32_t sum_words(const uint32_t *a, size_t n) {
+    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= n; i += 4) s0 += a[i], s1 += a[i + 1], s2 += a[i + 2], s3 += a[i + 3];
+    return s0 + s1 + s2 + s3;
+}
+
+static double bandwidth_gbs(void) {
+    size_t n = (64u << 20) / 4, chunk = 1 << 16;
+    uint32_t *a = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) a[i] = (uint32_t)i;
+    double best = 1e30;
+    volatile uint32_t sink = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now_ms();
+        for (size_t i = 0; i < n; i += chunk) sink += sum_words(a + i, chunk);
+        double t = now_ms() - t0;
+        best = t < best ? t : best;
+    }
+    free(a);
+    return (double)n * 4 / (best / 1e3) / 1e9;
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -70,6 +94,13 @@ int main(void) {
     double macs_layer = 0;
     for (int i = 0; i < 7; i++) macs_layer += (double)rows[i] * cols[i];
     printf("kernels: %s\n", k->name);
+    double bytes_layer = 0;
+    for (int i = 0; i < 7; i++) bytes_layer += (double)rows[i] * cols[i] / SW_QK * (16 + 2);
+    double bytes_token = LAYERS * bytes_layer + (double)VOCAB * DIM / SW_QK * (32 + 2);
+    double gbs = bandwidth_gbs();
+    printf("memory: %.1f GB/s streaming (sum of a 64 MiB array); decode reads %.1f MB of weights per token "
+           "-> bandwidth bound %.0f tok/s\n",
+           gbs, bytes_token / 1e6, gbs * 1e9 / bytes_token);
     for (int n = 1; n <= NB; n *= NB) {
         double t[9];
         for (int rep = 0; rep < 9; rep++) {
@@ -88,6 +119,34 @@ int main(void) {
         double macs = LAYERS * macs_layer * n + (double)VOCAB * DIM;
         printf("n=%2d tokens: min %.2f ms, median %.2f ms per pass -> %.1f tok/s, %.2f GMAC/s (layers q4, head q8)\n", n,
                t[0], t[4], n * 1000.0 / t[0], macs / t[0] / 1e6);
+    }
+    /* the same work with one layer's weights (2 MB) reused for all 30: if the
+     * time per token drops little, decode is bound by instructions, not by
+     * streaming weights from memory */
+    {
+        double t[9];
+        for (int rep = 0; rep < 9; rep++) {
+            double t0 = now_ms();
+            for (int l = 0; l < LAYERS; l++) {
+                k->quantize_act(x, 1, FF, &q);
+                for (int i = 0; i < 7; i++) k->matmul(&layers[0][i], NULL, &q, 1, y, rows[i], 0, rows[i]);
+            }
+            t[rep] = now_ms() - t0;
+        }
+        qsort(t, 9, sizeof t[0], cmp);
+        double t1[9];
+        for (int rep = 0; rep < 9; rep++) {
+            double t0 = now_ms();
+            for (int l = 0; l < LAYERS; l++) {
+                k->quantize_act(x, 1, FF, &q);
+                for (int i = 0; i < 7; i++) k->matmul(&layers[l][i], NULL, &q, 1, y, rows[i], 0, rows[i]);
+            }
+            t1[rep] = now_ms() - t0;
+        }
+        qsort(t1, 9, sizeof t1[0], cmp);
+        printf("layers only, n=1: %.2f ms with 30 distinct layers (%.0f MB streamed), %.2f ms with one cached layer "
+               "reused: streaming costs %.0f%%\n",
+               t1[0], LAYERS * bytes_layer / 1e6, t[0], (t1[0] / t[0] - 1) * 100);
     }
     return 0;
 }
