@@ -17,7 +17,9 @@
  *                 order (within the usual recursive-summation error bound).
  *   swiglu, axpy: element-wise, the same operations in the same order.
  *
- * Every loop ends in the scalar kernel's own code for the elements left over.
+ * Every loop ends in the scalar kernel's own float expression for what is left over
+ * (elements; for blocked matrix products, the 1-3 blocks after the groups of
+ * four, whose exact integer sums come from the SIMD block dot product).
  * Hot loops live in small functions called once per row: V8 has no on-stack
  * replacement for wasm, so a long loop inside one call would stay in the
  * baseline tier (research/wasm-feasibility.md, "Important V8 pitfall"). */
@@ -169,15 +171,13 @@ static inline v128_t block_terms(v128_t s, const uint16_t *ws, const float *xd) 
     return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale);
 }
 
-/* The scalar kernel's loop over blocks [b, nb) of a q4 row, added to r. */
-static float q4_tail(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, const float *xd, const int32_t *xs,
-                     int32_t b, int32_t nb, float r) {
+/* Blocks [b, nb) of a q4 row (the 1-3 left over after groups of four; SmolLM
+ * rows of 576 have 18 blocks), added to r block by block with the scalar
+ * kernel's float expression; the integer block sums are exact either way. */
+static float q4_tail(const sw_block_q4 *w, const uint16_t *ws, const int16_t *x16, const float *xd,
+                     const int32_t *xs, int32_t b, int32_t nb, float r) {
     for (; b < nb; b++) {
-        const uint8_t *qs = w[b].qs;
-        const int8_t *xb = x + (size_t)b * SW_QK;
-        int32_t s = 0;
-        for (int j = 0; j < SW_QK / 2; j++) s += (qs[j] & 0x0f) * xb[j] + (qs[j] >> 4) * xb[j + 16];
-        s -= 8 * xs[b];
+        int32_t s = hsum_i32x4(dot_q4_block(w[b].qs, x16 + (size_t)b * SW_QK)) - 8 * xs[b];
         r += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
     }
     return r;
@@ -201,7 +201,7 @@ static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, 
                                dot_q4_block(w[b + 2].qs, xb + 64), dot_q4_block(w[b + 3].qs, xb + 96));
         acc = wasm_f32x4_add(acc, block_terms(q4_offset(s, xs + b), ws + b, xd + b));
     }
-    return q4_tail(w, ws, q->qs + (size_t)t * q->cols, xd, xs, b, nb, hsum_f32x4(acc));
+    return q4_tail(w, ws, x, xd, xs, b, nb, hsum_f32x4(acc));
 }
 
 /* One q4 row against four tokens t0..t0+3 (prefill): each block is unpacked
@@ -227,7 +227,7 @@ static void row_q4_x4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q
     }
     for (int t = 0; t < 4; t++) {
         size_t o = (size_t)(t0 + t) * nb;
-        out[t] = q4_tail(w, ws, q->qs + (size_t)(t0 + t) * cols, q->d + o, q->sums + o, b, nb, hsum_f32x4(acc[t]));
+        out[t] = q4_tail(w, ws, x + (size_t)t * cols, q->d + o, q->sums + o, b, nb, hsum_f32x4(acc[t]));
     }
 }
 
@@ -241,10 +241,8 @@ static float row_q8(const sw_block_q8 *w, const uint16_t *ws, const int8_t *x, c
         acc = wasm_f32x4_add(acc, block_terms(s, ws + b, xd + b));
     }
     float r = hsum_f32x4(acc);
-    for (; b < nb; b++) {
-        const int8_t *xb = x + (size_t)b * SW_QK;
-        int32_t s = 0;
-        for (int j = 0; j < SW_QK; j++) s += w[b].qs[j] * xb[j];
+    for (; b < nb; b++) { /* blocks left over: the scalar float expression */
+        int32_t s = hsum_i32x4(dot_q8_block(w[b].qs, x + (size_t)b * SW_QK));
         r += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
     }
     return r;
