@@ -204,28 +204,35 @@ static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, 
     return q4_tail(w, ws, x, xd, xs, b, nb, hsum_f32x4(acc));
 }
 
-/* One q4 row against four tokens t0..t0+3 (prefill): each block is unpacked
- * once and used for the four tokens; per token the arithmetic is row_q4's. */
-static void row_q4_x4(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, int32_t t0, int32_t nb,
-                      float out[4]) {
+/* Prefill tokens per unpacked q4 block. Measured with bench/kernels.c in
+ * Node 20 (16-token batches, 135M shapes): 2 -> 80, 4 -> 55-59, 6 -> 72-88,
+ * 8 -> 98-140, 16 -> 111-114 tokens/s; 4 loses to 2 (clang unrolls it into
+ * more live vectors than V8 keeps in registers), 8 is the best. */
+#ifndef SW_Q4_NT
+#define SW_Q4_NT 8
+#endif
+/* One q4 row against SW_Q4_NT tokens from t0 (prefill): each block is
+ * unpacked once and used for every token; per token the arithmetic is row_q4's. */
+static void row_q4_multi(const sw_block_q4 *w, const uint16_t *ws, const sw_qact *q, int32_t t0, int32_t nb,
+                      float out[SW_Q4_NT]) {
     const int32_t cols = q->cols;
     const int16_t *x = q->x16 + (size_t)t0 * cols;
-    v128_t acc[4];
-    for (int t = 0; t < 4; t++) acc[t] = wasm_f32x4_splat(0.0f);
+    v128_t acc[SW_Q4_NT];
+    for (int t = 0; t < SW_Q4_NT; t++) acc[t] = wasm_f32x4_splat(0.0f);
     int32_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        v128_t d[4][4]; /* [token][block] */
+        v128_t d[SW_Q4_NT][4]; /* [token][block] */
         for (int j = 0; j < 4; j++) {
             q4_nibbles u = q4_unpack(w[b + j].qs);
-            for (int t = 0; t < 4; t++) d[t][j] = dot_q4_nibbles(&u, x + (size_t)t * cols + (size_t)(b + j) * SW_QK);
+            for (int t = 0; t < SW_Q4_NT; t++) d[t][j] = dot_q4_nibbles(&u, x + (size_t)t * cols + (size_t)(b + j) * SW_QK);
         }
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < SW_Q4_NT; t++) {
             size_t o = (size_t)(t0 + t) * nb + (size_t)b;
             v128_t s = q4_offset(hsum4_i32x4(d[t][0], d[t][1], d[t][2], d[t][3]), q->sums + o);
             acc[t] = wasm_f32x4_add(acc[t], block_terms(s, ws + b, q->d + o));
         }
     }
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < SW_Q4_NT; t++) {
         size_t o = (size_t)(t0 + t) * nb;
         out[t] = q4_tail(w, ws, x + (size_t)t * cols, q->d + o, q->sums + o, b, nb, hsum_f32x4(acc[t]));
     }
@@ -273,7 +280,7 @@ static float row_f32(const float *w, const float *x, int32_t n) {
     return acc;
 }
 
-/* q4 rows [r0, r1) against n tokens: four tokens at a time share each
+/* q4 rows [r0, r1) against n tokens: SW_Q4_NT tokens at a time share each
  * unpacked block, the remaining tokens go one by one. */
 static void matmul_q4(const sw_wmat *w, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0, int32_t r1) {
     int32_t nb = w->cols / SW_QK;
@@ -281,10 +288,10 @@ static void matmul_q4(const sw_wmat *w, const sw_qact *q, int32_t n, float *y, i
         const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
         const uint16_t *ws = w->scales + (size_t)r * nb;
         int32_t t = 0;
-        for (; t + 4 <= n; t += 4) {
-            float o[4];
-            row_q4_x4(wr, ws, q, t, nb, o);
-            for (int i = 0; i < 4; i++) y[(size_t)(t + i) * ldy + r] = o[i];
+        for (; t + SW_Q4_NT <= n; t += SW_Q4_NT) {
+            float o[SW_Q4_NT];
+            row_q4_multi(wr, ws, q, t, nb, o);
+            for (int i = 0; i < SW_Q4_NT; i++) y[(size_t)(t + i) * ldy + r] = o[i];
         }
         for (; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, ws, q, t, nb);
     }

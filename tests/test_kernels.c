@@ -4,7 +4,9 @@
  * Every kernel table this build has is checked against references computed
  * here in double from the dequantized weights (quant.c) and the definitions
  * in kernels.h, on random inputs of every SmolLM shape class (135M: 576/1536,
- * 360M: 960/2560, 1.7B: 2048/8192, kv 192, head 64) with batch 1 and 7:
+ * 360M: 960/2560, 1.7B: 2048/8192, kv 192, head 64) with batch 1 and 7
+ * (activations) and 1 and 11 (matrix products: a group of 8 prefill tokens
+ * plus 3 single ones):
  *   - quantize_act: scale = max|x|/127, every value within half a step,
  *     sums exact; an all-zero block gives scale 0.
  *   - matmul (q4, q8, f16, f32): within the recursive-summation bound
@@ -299,7 +301,7 @@ static void test_matmul(const sw_kernels *k, const sw_kernels *ref) {
             int32_t r1 = rows, r0 = rows > MAX_TESTED_ROWS ? rows - MAX_TESTED_ROWS + 1 : 0;
             wtensor t;
             wtensor_init(&t, types[ti], rows, cols, r0, r1);
-            for (int32_t n = 1; n <= 7; n += 6) {
+            for (int32_t n = 1; n <= 11; n += 10) {
                 float *x = xmalloc((size_t)n * cols * sizeof(float));
                 for (size_t i = 0; i < (size_t)n * cols; i++) x[i] = arand();
                 float *y = run_matmul(k, &t, x, n, r0, r1);
