@@ -27,9 +27,18 @@
 # EAGAIN (the runtime then computes with the threads it got) instead of
 # deadlocking while waiting for a new Worker to load.
 #
-#   SMOLWEB_WASM_LTO=1 ./build_wasm.sh   also compile with -flto (off by
-#        default: measured no faster and larger, see the report in
-#        research notes / the commit message)
+#   SMOLWEB_WASM_LTO=1 ./build_wasm.sh   also compile with -flto. Off by
+#        default: measured with emcc 3.1.6 (clang 14) on the SmolLM2-135M
+#        shape, q4, Node 20, SIMD, 1 thread, interleaved runs: the .wasm is
+#        0.3-0.7% larger (scalar 154544 vs 154026 bytes, simd 167360 vs
+#        166613) and no faster (median decode 40.1/36.3 tok/s with LTO,
+#        38.7/36.5 without; prefill 90/84 vs 86/80: within run-to-run noise).
+#
+# ENVIRONMENT: the threads build includes `node` so the Node tests can run
+# its pool (worker_threads); that costs 2.3 kB raw / 0.7 kB gzip of .mjs and
+# 0.7 kB / 0.3 kB of .worker.js. About 10 kB of its .mjs is WebGL/canvas
+# glue that 3.1.6's prebuilt libpthread references (proxied calls) and that
+# the frozen cache cannot drop.
 #
 # Toolchain: Debian's emscripten 3.1.6 (installed with apt-get if missing).
 # Dependencies: cJSON and Mbed TLS's SHA-256 compiled from Debian's source

@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 pkgs=(build-essential cmake clang libclang-rt-14-dev libcjson-dev libmbedtls-dev libsimde-dev python3 python3-numpy valgrind ca-certificates
-      emscripten chromium)
+      emscripten chromium curl)
 # Node.js and npm: Debian's (Node 18, npm 9) unless a Node is already installed
 # (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

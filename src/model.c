@@ -37,8 +37,15 @@ static void *alloc_aligned(size_t n) {
 
 static smolweb_status alloc_state(smolweb_model *m) {
     size_t B = (size_t)m->batch, ctx = (size_t)m->n_ctx;
-    size_t kv_elems = (size_t)m->n_layers * ctx * (size_t)m->kv_dim;
     size_t kv_size = m->params.kv_f16 ? 2 : 4;
+    /* n_layers * n_ctx * kv_dim * kv_size can exceed a 32-bit size_t (wasm32):
+     * refuse rather than allocate a wrapped-around size */
+    uint64_t kv_bytes = (uint64_t)m->n_layers * (uint64_t)ctx * (uint64_t)m->kv_dim * kv_size;
+    if (kv_bytes > (uint64_t)(SIZE_MAX / 4))
+        return sw_error_set(&m->err, SMOLWEB_ERR_NOMEM,
+                            "a KV cache of %d tokens (%llu bytes for K and for V) does not fit in this address space",
+                            m->n_ctx, (unsigned long long)kv_bytes);
+    size_t kv_elems = (size_t)m->n_layers * ctx * (size_t)m->kv_dim;
     size_t widest = (size_t)(m->ff > m->dim ? m->ff : m->dim);
     if ((size_t)m->q_dim > widest) widest = (size_t)m->q_dim;
     sw_scratch *s = &m->s;

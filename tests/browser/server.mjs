@@ -8,6 +8,12 @@
 //   srv.requests       // Map path -> count
 //   srv.fault('/models/x/layer_000.swc', { status: 500 })   // or { truncate: N }, { drop: N }, null to clear
 //   await srv.close();
+//
+// Two optional hooks (scripts/serve.mjs, the demo server, uses them):
+//   handle(urlPath, req) -> null to serve files as usual, or { status, headers, body }
+//                           to answer instead (after the request is counted and
+//                           after a status fault, before any file lookup)
+//   headers(urlPath)     -> extra response headers for a path (e.g. Service-Worker-Allowed)
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,7 +44,7 @@ function resolve(mounts, urlPath) {
   return null;
 }
 
-export async function serve({ mounts, coi = true, port = 0, onPost = null } = {}) {
+export async function serve({ mounts, coi = true, port = 0, onPost = null, handle = null, headers: extraHeaders = null } = {}) {
   const requests = new Map();
   const faults = new Map();
   const server = http.createServer((req, res) => {
@@ -50,6 +56,7 @@ export async function serve({ mounts, coi = true, port = 0, onPost = null } = {}
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
       headers['Cross-Origin-Resource-Policy'] = 'same-origin';
     }
+    if (extraHeaders) Object.assign(headers, extraHeaders(urlPath));
     if (req.method === 'POST') {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -64,6 +71,12 @@ export async function serve({ mounts, coi = true, port = 0, onPost = null } = {}
     if (fault && fault.status) {
       res.writeHead(fault.status, { ...headers, 'Content-Type': 'text/plain' });
       res.end(`injected ${fault.status}`);
+      return;
+    }
+    const answer = handle && handle(urlPath, req);
+    if (answer) {
+      res.writeHead(answer.status || 200, { ...headers, ...(answer.headers || {}) });
+      res.end(answer.body === undefined ? '' : answer.body);
       return;
     }
     let file = resolve(mounts, urlPath);
@@ -111,7 +124,13 @@ export async function serve({ mounts, coi = true, port = 0, onPost = null } = {}
     res.end(body);
     if (fault && fault.once) faults.delete(urlPath);
   });
-  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
+  await new Promise((ok, fail) => {
+    server.once('error', fail); // EADDRINUSE: a rejection the caller can report
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
   const { port: p } = server.address();
   return {
     url: `http://127.0.0.1:${p}`,
