@@ -28,41 +28,82 @@ static void quantize_act(const float *x, int32_t n, int32_t cols, sw_qact *q) {
     q->cols = cols;
 }
 
+/* Summation order. Every float sum here runs in a fixed order that the SIMD
+ * kernels (kernels_simd128.c) follow lane for lane, so both give bit-identical
+ * results and the WebAssembly build's greedy tokens equal the native build's:
+ *   blocked rows (q4/q8): four partial sums, block b into partial b % 4, over
+ *     the groups of four blocks; then (p0 + p2) + (p1 + p3); then the blocks
+ *     left over one by one;
+ *   float rows (f16/f32 weights, dot, sum of squares): eight partial sums,
+ *     element i into partial i % 8, over the groups of eight; then
+ *     q_k = p_k + p_(k+4), (q0 + q2) + (q1 + q3); then the elements left over.
+ * Integer block sums are exact in any order. */
+
+static float combine4(const float p[4]) { return (p[0] + p[2]) + (p[1] + p[3]); }
+
+/* One q4 block's integer dot product with its -8 offset. */
+static int32_t block_q4(const uint8_t *qs, const int8_t *xb, int32_t xsum) {
+    int32_t s = 0;
+    for (int j = 0; j < SW_QK / 2; j++) s += (qs[j] & 0x0f) * xb[j] + (qs[j] >> 4) * xb[j + 16];
+    return s - 8 * xsum; /* nibble n stands for n - 8 */
+}
+
 /* One row of q4 weights against one token's quantized activations. */
 static float row_q4(const sw_block_q4 *w, const uint16_t *ws, const int8_t *x, const float *xd, const int32_t *xs,
                     int32_t nb) {
-    float acc = 0.0f;
-    for (int32_t b = 0; b < nb; b++) {
-        const uint8_t *qs = w[b].qs;
-        const int8_t *xb = x + (size_t)b * SW_QK;
-        int32_t s = 0;
-        for (int j = 0; j < SW_QK / 2; j++) s += (qs[j] & 0x0f) * xb[j] + (qs[j] >> 4) * xb[j + 16];
-        s -= 8 * xs[b]; /* nibble n stands for n - 8 */
-        acc += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
-    }
+    float p[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4)
+        for (int j = 0; j < 4; j++)
+            p[j] += (float)block_q4(w[b + j].qs, x + (size_t)(b + j) * SW_QK, xs[b + j]) *
+                    (sw_f16_to_f32(ws[b + j]) * xd[b + j]);
+    float acc = combine4(p);
+    for (; b < nb; b++)
+        acc += (float)block_q4(w[b].qs, x + (size_t)b * SW_QK, xs[b]) * (sw_f16_to_f32(ws[b]) * xd[b]);
     return acc;
+}
+
+static int32_t block_q8(const int8_t *w, const int8_t *xb) {
+    int32_t s = 0;
+    for (int j = 0; j < SW_QK; j++) s += w[j] * xb[j];
+    return s;
 }
 
 static float row_q8(const sw_block_q8 *w, const uint16_t *ws, const int8_t *x, const float *xd, int32_t nb) {
-    float acc = 0.0f;
-    for (int32_t b = 0; b < nb; b++) {
-        const int8_t *xb = x + (size_t)b * SW_QK;
-        int32_t s = 0;
-        for (int j = 0; j < SW_QK; j++) s += w[b].qs[j] * xb[j];
-        acc += (float)s * (sw_f16_to_f32(ws[b]) * xd[b]);
-    }
+    float p[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int32_t b = 0;
+    for (; b + 4 <= nb; b += 4)
+        for (int j = 0; j < 4; j++)
+            p[j] += (float)block_q8(w[b + j].qs, x + (size_t)(b + j) * SW_QK) * (sw_f16_to_f32(ws[b + j]) * xd[b + j]);
+    float acc = combine4(p);
+    for (; b < nb; b++) acc += (float)block_q8(w[b].qs, x + (size_t)b * SW_QK) * (sw_f16_to_f32(ws[b]) * xd[b]);
     return acc;
 }
 
+/* The eight partial sums of a float row, combined (see the order above). */
+static float combine8(const float p[8]) {
+    float q[4];
+    for (int k = 0; k < 4; k++) q[k] = p[k] + p[k + 4];
+    return combine4(q);
+}
+
 static float row_f16(const uint16_t *w, const float *x, int32_t n) {
-    float acc = 0.0f;
-    for (int32_t i = 0; i < n; i++) acc += sw_f16_to_f32(w[i]) * x[i];
+    float p[8] = {0};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) p[k] += sw_f16_to_f32(w[i + k]) * x[i + k];
+    float acc = combine8(p);
+    for (; i < n; i++) acc += sw_f16_to_f32(w[i]) * x[i];
     return acc;
 }
 
 static float row_f32(const float *w, const float *x, int32_t n) {
-    float acc = 0.0f;
-    for (int32_t i = 0; i < n; i++) acc += w[i] * x[i];
+    float p[8] = {0};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) p[k] += w[i + k] * x[i + k];
+    float acc = combine8(p);
+    for (; i < n; i++) acc += w[i] * x[i];
     return acc;
 }
 
@@ -94,8 +135,7 @@ static void matmul(const sw_wmat *w, const float *x, const sw_qact *q, int32_t n
 }
 
 static void rmsnorm(float *y, const float *x, const float *weight, int32_t n, float eps) {
-    float ss = 0.0f;
-    for (int32_t i = 0; i < n; i++) ss += x[i] * x[i];
+    float ss = row_f32(x, x, n);
     float s = 1.0f / sqrtf(ss / (float)n + eps);
     for (int32_t i = 0; i < n; i++) y[i] = x[i] * s * weight[i];
 }
@@ -104,17 +144,11 @@ static void swiglu(float *out, const float *gate, const float *up, int32_t n) {
     for (int32_t i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-static float dot(const float *a, const float *b, int32_t n) {
-    float s = 0.0f;
-    for (int32_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 static void axpy(float *y, float a, const float *x, int32_t n) {
     for (int32_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-static const sw_kernels k_scalar = {"scalar", quantize_act, matmul, rmsnorm, swiglu, dot, axpy};
+static const sw_kernels k_scalar = {"scalar", quantize_act, matmul, rmsnorm, swiglu, row_f32, axpy};
 
 const sw_kernels *sw_kernels_scalar(void) { return &k_scalar; }
 

@@ -7,15 +7,11 @@
  * (CMake -DSMOLWEB_SIMDE=ON), so tests/test_kernels.c can check every kernel
  * against the scalar one without a wasm engine. Elsewhere it is empty.
  *
- * What matches the scalar kernels exactly and what does not:
- *   quantize_act: bit-identical (same max, same scale, round-to-nearest-even
- *                 like lrintf, exact integer sums).
- *   q4/q8 matmul: each block's integer dot product and each block's float
- *                 term are identical; only the order of the float sum over
- *                 blocks differs (four lanes, then a horizontal add).
- *   f16/f32 matmul, dot, rmsnorm's sum of squares: float sums in another
- *                 order (within the usual recursive-summation error bound).
- *   swiglu, axpy: element-wise, the same operations in the same order.
+ * Every result is bit-identical to the scalar kernel's: the scalar kernels
+ * fix the order of every float sum (kernels_scalar.c, "Summation order") and
+ * the lanes here follow it; quantize_act rounds half to even like lrintf;
+ * integer block sums are exact. So the WebAssembly build computes the same
+ * logits as the native one.
  *
  * Every loop ends in the scalar kernel's own float expression for what is left over
  * (elements; for blocked matrix products, the 1-3 blocks after the groups of

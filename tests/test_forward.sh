@@ -20,15 +20,19 @@ prompts="1,9690,198,2683,359,5356,30,216,33,34;504,3158,282,9529,30,216,33,34,35
 # rounding flip at a .5 boundary is amplified by these deliberately high-gain
 # random models (measured up to ~0.3); on the tiny shape q8/q4 prefill logits
 # agree to 1e-5. Greedy steps, deeper into the sequence, allow a near-tie
-# margin of 0.25 for q8/q4 (a 0.056 flip was seen on tiny q4 at step 30).
+# margin for q8/q4: 0.25 on tiny (a 0.056 flip was seen on tiny q4 at step
+# 30), and on the 30-layer shapes the logit tolerance itself, 0.5 (when logits
+# may each be off by up to 0.5, a top-2 gap may move by twice that; a 0.282
+# flip was seen on SmolLM2-135M q8 at step 27 after the kernels' summation
+# order changed).
 tol_for() { if [ "$1" = f32 ] || [ "$2" = tiny ]; then echo 2e-3; else echo 0.5; fi; }
-gap_for() { if [ "$1" = f32 ]; then echo 4e-3; else echo 0.25; fi; }
+gap_for() { if [ "$1" = f32 ]; then echo 4e-3; elif [ "$2" = tiny ]; then echo 0.25; else echo 0.5; fi; }
 for shape in ${FORWARD_SHAPES:-tiny smollm2-135m smollm-135m}; do
   "$SMOLWEB_BUILD/smolweb-gen" "$shape" "$work/$shape-hf" 2>/dev/null
   for q in f32 q8 q4; do
     "$SMOLWEB_BUILD/smolweb-chunk" --quant "$q" "$work/$shape-hf" "$work/$shape-$q" 2>/dev/null
     aq=""; [ "$q" = f32 ] || aq="--act-quant"
-    "$PY" "$SMOLWEB_SRC/tests/check_forward.py" "$run" "$work/$shape-$q" --prompts "$prompts" -n 32 --tol "$(tol_for "$q" "$shape")" --gap-tol "$(gap_for "$q")" $aq
+    "$PY" "$SMOLWEB_SRC/tests/check_forward.py" "$run" "$work/$shape-$q" --prompts "$prompts" -n 32 --tol "$(tol_for "$q" "$shape")" --gap-tol "$(gap_for "$q" "$shape")" $aq
     rm -rf "$work/$shape-$q"
   done
   rm -rf "$work/$shape-hf"
