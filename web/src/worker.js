@@ -48,11 +48,43 @@ function fromWasm(e, where, file) {
 
 // ---- init ----
 
+/** A URL a worker can start from. Bundlers inline small files as data: URLs
+ * (Vite does below 4 kB, as with the pthread script); a worker started from
+ * one has an opaque origin and could not share the wasm memory, so its text
+ * moves to a blob: URL, which has this worker's origin. */
+function workerScriptUrl(url) {
+  const m = /^data:([^,]*?)(;base64)?,/.exec(url);
+  if (!m) return url;
+  const body = url.slice(m[0].length);
+  const bytes = m[2] ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0)) : new TextEncoder().encode(decodeURIComponent(body));
+  return URL.createObjectURL(new Blob([bytes], { type: 'text/javascript' }));
+}
+
+/**
+ * Loader options for a build whose files a bundler renamed or inlined (page
+ * URLs in `files`, by file name): locateFile gives their URLs and the pthread
+ * workers import the loader by its URL. While every file sits beside the
+ * loader under its own name (no bundler, or a dev server), the loader's own
+ * lookup is kept: a dev server may rewrite it (Vite serves the pthread script
+ * as a classic worker only when it is found that way).
+ */
+function locateOptions(loaderUrl, files = {}) {
+  const moved = Object.entries(files).some(([name, url]) => url !== new URL(name, loaderUrl).href);
+  if (!moved) return {};
+  const urls = {};
+  for (const [name, url] of Object.entries(files)) urls[name] = name.endsWith('.js') ? workerScriptUrl(url) : url;
+  return {
+    locateFile: (name) => urls[name] || new URL(name, loaderUrl).href,
+    mainScriptUrlOrBlob: loaderUrl,
+  };
+}
+
 async function init(msg) {
   if (state.rt) return { build: state.build };
   const mod = await import(msg.loaderUrl);
   const opts = {};
   if (msg.poolSize > 0) opts.smolwebPoolSize = msg.poolSize;
+  Object.assign(opts, locateOptions(msg.loaderUrl, msg.files));
   state.rt = await createRuntime(mod.default, opts);
   state.build = { ...state.rt.build, poolSize: state.rt.poolSize };
   return { build: state.build };
