@@ -4,12 +4,12 @@
 #
 #   dist/c/libsmolweb.a      runtime (src/*.c, manifest/*.c) + the HTTP model
 #                            loader (src/emscripten/fetch_model.c), -O3 -msimd128
-#   dist/c/libcjson.a, dist/c/libsha256.a   its dependencies (from deps/lib)
+#   dist/c/libcjson.a, dist/c/libsha256.a   its dependencies (from deps/lib/plain)
 #   dist/c/include/          smolweb.h, smolweb_fetch.h
 #   dist/examples/c-chat/    examples/c-chat linked with -sFETCH (c-chat.html/.js/.wasm)
 #
 # -sFETCH is a link flag of the program, so it stays out of the JavaScript
-# library's builds (build_wasm.sh). Needs deps/lib/*.a, which build_wasm.sh
+# library's builds (build_wasm.sh). Needs deps/lib/plain/*.a, which build_wasm.sh
 # makes; run from any directory, as often as you like.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +23,7 @@ die() { echo "build_wasm_fetch.sh: error: $*" >&2; exit 1; }
 
 command -v emcc >/dev/null || die "emcc not found (apt-get install emscripten)"
 for a in libcjson.a libsha256.a; do
-    [ -f "$DEPS/lib/$a" ] || die "deps/lib/$a is missing: run ./build_wasm.sh first (it builds the dependencies)"
+    [ -f "$DEPS/lib/plain/$a" ] || die "deps/lib/plain/$a is missing: run ./build_wasm.sh first (it builds the dependencies)"
 done
 
 CFLAGS=(-O3 -msimd128 -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -50,7 +50,7 @@ for p in "${pids[@]}"; do wait "$p" || die "compiling the library failed"; done
 mkdir -p "$OUT/include"
 rm -f "$OUT/libsmolweb.a"
 emar rcs "$OUT/libsmolweb.a" "$OBJ"/*.o
-cp "$DEPS/lib/libcjson.a" "$DEPS/lib/libsha256.a" "$OUT/"
+cp "$DEPS/lib/plain/libcjson.a" "$DEPS/lib/plain/libsha256.a" "$OUT/"
 cp "$ROOT/include/smolweb.h" "$ROOT/include/smolweb_fetch.h" "$OUT/include/"
 echo "built dist/c/libsmolweb.a ($(stat -c %s "$OUT/libsmolweb.a") bytes) + dist/c/include" >&2
 

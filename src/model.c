@@ -132,7 +132,7 @@ smolweb_status smolweb_model_create(const char *json, size_t len, const smolweb_
     if (!st && (m->params.n_threads < 0 || m->params.n_threads > SW_MAX_THREADS))
         st = sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "n_threads %d is outside 0..%d", m->params.n_threads,
                           SW_MAX_THREADS);
-    if (!st) st = sw_pool_create(m->params.n_threads, SW_POOL_SPIN, &m->pool, &m->err);
+    if (!st) st = sw_pool_create(m->params.n_threads, SW_POOL_SPIN_US, &m->pool, &m->err);
     if (!st) {
         m->chunk_buf = calloc((size_t)man->n_files, sizeof *m->chunk_buf);
         m->chunk_ready = calloc((size_t)man->n_files, 1);

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "pool.h"
 
@@ -13,7 +14,7 @@ typedef struct thread_arg {
 
 struct sw_pool {
     int32_t n;            /* participants, caller included */
-    int32_t spin;         /* polls before sleeping */
+    int32_t spin_us;      /* how long to poll before sleeping, microseconds */
     pthread_t *threads;   /* n - 1 */
     thread_arg *args;     /* n - 1 start arguments */
     pthread_mutex_t mu;
@@ -39,12 +40,42 @@ static void do_chunks(sw_pool *p, int32_t worker) {
     }
 }
 
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+static int64_t now_us(void) { return (int64_t)(emscripten_get_now() * 1000.0); }
+#else
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+#endif
+
+/* Polls until *v != unless (returns 1) or spin_us have passed (returns 0).
+ * The clock is read every 256 polls: a poll is a plain atomic load. */
+static int poll_change(const atomic_uint *v, unsigned unless, int32_t spin_us) {
+    if (spin_us <= 0) return 0;
+    int64_t end = now_us() + spin_us;
+    for (;;) {
+        for (int i = 0; i < 256; i++)
+            if (atomic_load_explicit(v, memory_order_acquire) != unless) return 1;
+        if (now_us() >= end) return 0;
+    }
+}
+
+static int poll_zero(const atomic_int *v, int32_t spin_us) {
+    if (spin_us <= 0) return 0;
+    int64_t end = now_us() + spin_us;
+    for (;;) {
+        for (int i = 0; i < 256; i++)
+            if (atomic_load_explicit(v, memory_order_acquire) == 0) return 1;
+        if (now_us() >= end) return 0;
+    }
+}
+
 /* Waits until gen differs from seen (or stop); returns the new generation. */
 static unsigned wait_job(sw_pool *p, unsigned seen, int32_t *stop) {
-    for (int32_t i = 0; i < p->spin; i++) {
-        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        if (g != seen) return g;
-    }
+    if (poll_change(&p->gen, seen, p->spin_us)) return atomic_load_explicit(&p->gen, memory_order_acquire);
     pthread_mutex_lock(&p->mu);
     unsigned g;
     while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !p->stop)
@@ -72,7 +103,7 @@ static void *thread_main(void *arg) {
     }
 }
 
-smolweb_status sw_pool_create(int32_t n_threads, int32_t spin, sw_pool **out, sw_error *err) {
+smolweb_status sw_pool_create(int32_t n_threads, int32_t spin_us, sw_pool **out, sw_error *err) {
     *out = NULL;
     if (n_threads < 1) n_threads = 1;
     sw_pool *p = calloc(1, sizeof *p);
@@ -83,7 +114,7 @@ smolweb_status sw_pool_create(int32_t n_threads, int32_t spin, sw_pool **out, sw
         return sw_error_set(err, SMOLWEB_ERR_NOMEM, "thread pool of %d threads: out of memory", n_threads);
     }
     p->n = 1;
-    p->spin = spin > 0 ? spin : 0;
+    p->spin_us = spin_us > 0 ? spin_us : 0;
     p->threads = threads;
     p->args = args;
     pthread_mutex_init(&p->mu, NULL);
@@ -141,9 +172,7 @@ void sw_pool_run(sw_pool *p, sw_pool_fn fn, void *ctx, int32_t n_items, int32_t 
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     do_chunks(p, 0);
-    for (int32_t i = 0; i < p->spin; i++) {
-        if (atomic_load_explicit(&p->busy, memory_order_acquire) == 0) return;
-    }
+    if (poll_zero(&p->busy, p->spin_us)) return;
     pthread_mutex_lock(&p->mu);
     while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
