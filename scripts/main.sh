@@ -13,14 +13,15 @@ bash scripts/build.sh
 bash build_wasm.sh   # dist/: the WebAssembly runtime the demo loads
 
 quant=${QUANT:-q4}
+model=${MODEL:-}
 mkdir -p models
-if [ "${MODEL:-}" != "${MODEL#hf:}" ]; then
-  name=$(basename "${MODEL#hf:}")
+if [ "$model" != "${model#hf:}" ]; then
+  name=$(basename "${model#hf:}")
   src=models/src/$name
-  bash scripts/hf_download.sh "${MODEL#hf:}" "$src"
-elif [ -n "${MODEL:-}" ]; then
-  name=$(basename "${MODEL%/}"); name=${name%.gguf}
-  src=$MODEL
+  bash scripts/hf_download.sh "${model#hf:}" "$src"
+elif [ -n "$model" ]; then
+  name=$(basename "${model%/}"); name=${name%.gguf}
+  src=$model
 else
   name=smollm2-135m-random
   src=models/src/$name
