@@ -9,6 +9,25 @@
 #include "f16.h"
 #include "model.h"
 
+/* Phase timing for bench/profile.mjs, compiled in only with -DSW_PROFILE:
+ * PROF_LAP adds the time since the previous lap to m->prof[phase]. */
+#ifdef SW_PROFILE
+#include <emscripten.h>
+#define PROF_START double prof_t = emscripten_get_now()
+#define PROF_RESET prof_t = emscripten_get_now()
+#define PROF_LAP(m, i)                            \
+    do {                                          \
+        double prof_u = emscripten_get_now();     \
+        (m)->prof[i] += prof_u - prof_t;          \
+        prof_t = prof_u;                          \
+    } while (0)
+EMSCRIPTEN_KEEPALIVE double *sw_profile(smolweb_model *m) { return m->prof; }
+#else
+#define PROF_START ((void)0)
+#define PROF_RESET ((void)0)
+#define PROF_LAP(m, i) ((void)0)
+#endif
+
 /* Prepares activations x (n, cols) for w's type: quantized for q4/q8. */
 static void prepare(smolweb_model *m, const sw_wmat *w, const float *x, int32_t n) {
     if (sw_dtype_is_blocked(w->type)) m->k->quantize_act(x, n, w->cols, &m->s.qa);
@@ -100,42 +119,43 @@ static void kv_store(smolweb_model *m, int32_t layer, int32_t pos, const float *
     }
 }
 
-/* One query head against cached positions [0, n_pos): writes head_dim outputs. */
+/* One query head against cached positions [0, n_pos): writes head_dim outputs.
+ * sc holds n_pos floats. An f16 cache's rows are widened to f32 one at a time. */
 static void attend(const smolweb_model *m, int32_t layer, int32_t kvh, const float *q, int32_t n_pos, float *out,
                    float *sc) {
     const sw_kernels *k = m->k;
-    float scale = 1.0f / sqrtf((float)m->head_dim), mx = -INFINITY;
-    size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * m->head_dim;
-    float tmp[SW_MAX_HEAD_DIM];
-    for (int32_t p = 0; p < n_pos; p++) {
-        size_t off = base + (size_t)p * m->kv_dim;
-        float s;
-        if (m->params.kv_f16) {
-            const uint16_t *kc = (const uint16_t *)m->k_cache + off;
-            for (int32_t i = 0; i < m->head_dim; i++) tmp[i] = sw_f16_to_f32(kc[i]);
-            s = k->dot(q, tmp, m->head_dim);
-        } else {
-            s = k->dot(q, (const float *)m->k_cache + off, m->head_dim);
+    int32_t hd = m->head_dim;
+    float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
+    size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * hd;
+    if (m->params.kv_f16) {
+        float tmp[SW_MAX_HEAD_DIM];
+        for (int32_t p = 0; p < n_pos; p++) {
+            const uint16_t *kc = (const uint16_t *)m->k_cache + base + (size_t)p * m->kv_dim;
+            for (int32_t i = 0; i < hd; i++) tmp[i] = sw_f16_to_f32(kc[i]);
+            k->attn_scores(q, tmp, 0, 1, hd, scale, sc + p);
         }
-        sc[p] = s * scale;
-        if (sc[p] > mx) mx = sc[p];
+    } else {
+        k->attn_scores(q, (const float *)m->k_cache + base, (size_t)m->kv_dim, n_pos, hd, scale, sc);
     }
+    for (int32_t p = 0; p < n_pos; p++)
+        if (sc[p] > mx) mx = sc[p];
     float sum = 0.0f;
     for (int32_t p = 0; p < n_pos; p++) {
         sc[p] = expf(sc[p] - mx);
         sum += sc[p];
     }
     float inv = 1.0f / sum;
-    memset(out, 0, (size_t)m->head_dim * 4);
-    for (int32_t p = 0; p < n_pos; p++) {
-        size_t off = base + (size_t)p * m->kv_dim;
-        if (m->params.kv_f16) {
-            const uint16_t *vc = (const uint16_t *)m->v_cache + off;
-            for (int32_t i = 0; i < m->head_dim; i++) tmp[i] = sw_f16_to_f32(vc[i]);
-            k->axpy(out, sc[p] * inv, tmp, m->head_dim);
-        } else {
-            k->axpy(out, sc[p] * inv, (const float *)m->v_cache + off, m->head_dim);
+    for (int32_t p = 0; p < n_pos; p++) sc[p] *= inv;
+    if (m->params.kv_f16) {
+        float tmp[SW_MAX_HEAD_DIM];
+        memset(out, 0, (size_t)hd * 4);
+        for (int32_t p = 0; p < n_pos; p++) {
+            const uint16_t *vc = (const uint16_t *)m->v_cache + base + (size_t)p * m->kv_dim;
+            for (int32_t i = 0; i < hd; i++) tmp[i] = sw_f16_to_f32(vc[i]);
+            k->axpy(out, sc[p], tmp, hd);
         }
+    } else {
+        k->attn_values(sc, (const float *)m->v_cache + base, (size_t)m->kv_dim, n_pos, hd, out);
     }
 }
 
@@ -162,12 +182,15 @@ static void att_items(void *ctx, int32_t b, int32_t e, int32_t worker) {
 static void attention_block(smolweb_model *m, int32_t l, int32_t p0, int32_t n) {
     const sw_layer *L = &m->layers[l];
     sw_scratch *s = &m->s;
+    PROF_START;
     for (int32_t t = 0; t < n; t++)
         m->k->rmsnorm(s->xb + (size_t)t * m->dim, s->x + (size_t)t * m->dim, L->attn_norm, m->dim, m->eps);
     prepare(m, &L->q, s->xb, n); /* q, k and v share the weight type and input */
+    PROF_LAP(m, SW_PROF_NORM);
     const sw_wmat *qkv[3] = {&L->q, &L->k, &L->v};
     float *qkv_out[3] = {s->q, s->k, s->v};
     matmul3(m, qkv, qkv_out, 3, s->xb, n);
+    PROF_LAP(m, SW_PROF_QKV);
     for (int32_t t = 0; t < n; t++) {
         const float *r = s->rope + (size_t)t * m->head_dim;
         float *q = s->q + (size_t)t * m->q_dim, *k = s->k + (size_t)t * m->kv_dim;
@@ -175,11 +198,14 @@ static void attention_block(smolweb_model *m, int32_t l, int32_t p0, int32_t n) 
         rope(r, k, m->n_kv, m->head_dim);
         kv_store(m, l, p0 + t, k, s->v + (size_t)t * m->kv_dim);
     }
+    PROF_LAP(m, SW_PROF_ROPE);
     att_job j = {m, l, p0};
     sw_pool_run(m->pool, att_items, &j, n * m->n_heads, 1);
+    PROF_LAP(m, SW_PROF_ATT);
     prepare(m, &L->o, s->att_out, n);
     matmul(m, &L->o, s->att_out, n, s->xb); /* xb: the block's output */
     for (size_t i = 0; i < (size_t)n * m->dim; i++) s->x[i] += s->xb[i];
+    PROF_LAP(m, SW_PROF_O);
 }
 
 /* gate and up over the same rows, then SwiGLU on those rows, per work chunk. */
@@ -205,14 +231,18 @@ static void gate_up_rows(void *ctx, int32_t b, int32_t e, int32_t worker) {
 static void mlp_block(smolweb_model *m, int32_t l, int32_t n) {
     const sw_layer *L = &m->layers[l];
     sw_scratch *s = &m->s;
+    PROF_START;
     for (int32_t t = 0; t < n; t++)
         m->k->rmsnorm(s->xb + (size_t)t * m->dim, s->x + (size_t)t * m->dim, L->ffn_norm, m->dim, m->eps);
     prepare(m, &L->gate, s->xb, n);
+    PROF_LAP(m, SW_PROF_NORM);
     gate_up_job j = {m, L, n};
     sw_pool_run(m->pool, gate_up_rows, &j, m->ff, row_grain(n));
+    PROF_LAP(m, SW_PROF_GATE_UP);
     prepare(m, &L->down, s->gate, n);
     matmul(m, &L->down, s->gate, n, s->xb);
     for (size_t i = 0; i < (size_t)n * m->dim; i++) s->x[i] += s->xb[i];
+    PROF_LAP(m, SW_PROF_DOWN);
 }
 
 smolweb_status sw_forward(smolweb_model *m, const int32_t *ids, int32_t n) {
@@ -221,16 +251,19 @@ smolweb_status sw_forward(smolweb_model *m, const int32_t *ids, int32_t n) {
     if (n <= 0 || n > m->batch) return sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "batch of %d tokens", n);
     if (p0 + n > m->n_ctx)
         return sw_error_set(&m->err, SMOLWEB_ERR_CONTEXT, "%d tokens exceed the context of %d", p0 + n, m->n_ctx);
+    PROF_START;
     for (int32_t t = 0; t < n; t++) {
         if (ids[t] < 0 || ids[t] >= m->vocab)
             return sw_error_set(&m->err, SMOLWEB_ERR_INVALID_ARG, "token id %d is outside the vocabulary", ids[t]);
         embed_row(m, ids[t], s->x + (size_t)t * m->dim);
     }
     rope_table(m, p0, n);
+    PROF_LAP(m, SW_PROF_EMBED);
     for (int32_t l = 0; l < m->n_layers; l++) {
         attention_block(m, l, p0, n);
         mlp_block(m, l, n);
     }
+    PROF_RESET;
     for (int32_t t = 0; t < n; t++) m->cache_ids[p0 + t] = ids[t];
     m->n_past = p0 + n;
     /* the head only for the last position */
@@ -238,6 +271,7 @@ smolweb_status sw_forward(smolweb_model *m, const int32_t *ids, int32_t n) {
     m->k->rmsnorm(last, s->x + (size_t)(n - 1) * m->dim, m->norm, m->dim, m->eps);
     prepare(m, &m->head, last, 1);
     matmul(m, &m->head, last, 1, s->logits);
+    PROF_LAP(m, SW_PROF_HEAD);
     m->logits_valid = 1;
     return SMOLWEB_OK;
 }

@@ -54,6 +54,14 @@ typedef struct sw_kernels {
     float (*dot)(const float *a, const float *b, int32_t n);
     /* y[i] += a * x[i]. */
     void (*axpy)(float *y, float a, const float *x, int32_t n);
+    /* Attention scores of one query head: sc[p] = dot(q, k + p * k_stride, hd)
+     * * scale for p < n_pos, each dot in dot()'s order. */
+    void (*attn_scores)(const float *q, const float *k, size_t k_stride, int32_t n_pos, int32_t hd, float scale,
+                        float *sc);
+    /* Attention output of one head: out[i] = sum over p = 0, 1, .. n_pos - 1
+     * of w[p] * v[p * v_stride + i], accumulated from 0 in that order (the
+     * same float operations as zeroing out and calling axpy per position). */
+    void (*attn_values)(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out);
 } sw_kernels;
 
 /* The scalar reference kernels. */

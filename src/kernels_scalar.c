@@ -148,7 +148,18 @@ static void axpy(float *y, float a, const float *x, int32_t n) {
     for (int32_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-static const sw_kernels k_scalar = {"scalar", quantize_act, matmul, rmsnorm, swiglu, row_f32, axpy};
+static void attn_scores(const float *q, const float *k, size_t k_stride, int32_t n_pos, int32_t hd, float scale,
+                        float *sc) {
+    for (int32_t p = 0; p < n_pos; p++) sc[p] = row_f32(q, k + (size_t)p * k_stride, hd) * scale;
+}
+
+static void attn_values(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out) {
+    for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int32_t p = 0; p < n_pos; p++) axpy(out, w[p], v + (size_t)p * v_stride, hd);
+}
+
+static const sw_kernels k_scalar = {"scalar", quantize_act, matmul,      rmsnorm,    swiglu,
+                                    row_f32,  axpy,         attn_scores, attn_values};
 
 const sw_kernels *sw_kernels_scalar(void) { return &k_scalar; }
 

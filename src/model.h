@@ -26,6 +26,10 @@
 #define SW_POOL_SPIN_US 50
 #endif
 
+/* Phases timed by a -DSW_PROFILE build (bench/profile.mjs). */
+enum { SW_PROF_NORM, SW_PROF_QKV, SW_PROF_ROPE, SW_PROF_ATT, SW_PROF_O, SW_PROF_GATE_UP, SW_PROF_DOWN,
+       SW_PROF_HEAD, SW_PROF_EMBED, SW_PROF_N };
+
 typedef struct sw_layer {
     const float *attn_norm;  /* (dim) */
     const float *ffn_norm;   /* (dim) */
@@ -80,6 +84,9 @@ struct smolweb_model {
     int32_t logits_valid;
 
     sw_scratch s;
+#ifdef SW_PROFILE
+    double prof[SW_PROF_N]; /* ms per phase (bench builds only, see forward.c) */
+#endif
 };
 
 /* Runs tokens ids[0..n) at positions n_past.. through the model (n <= batch),

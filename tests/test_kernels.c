@@ -455,6 +455,63 @@ static void test_dot_axpy(const sw_kernels *k, const sw_kernels *ref) {
     }
 }
 
+/* Attention kernels against double references and against the table's own
+ * dot/axpy (their definition: the same float operations), and the SIMD table
+ * against the scalar one bit for bit. Head dims 64 (SmolLM) and 72/12 (not a
+ * multiple of 16 or 8: the tails); position counts odd and even; a row
+ * stride wider than the head (a KV cache row holds every KV head). */
+static void test_attention(const sw_kernels *k, const sw_kernels *ref) {
+    static const int32_t hds[] = {64, 72, 12};
+    static const int32_t npos[] = {1, 2, 7, 130};
+    for (int hi = 0; hi < 3; hi++) {
+        for (int pi = 0; pi < 4; pi++) {
+            int32_t hd = hds[hi], n = npos[pi];
+            size_t stride = (size_t)hd * 3 + 4;
+            float *q = xmalloc((size_t)hd * 4), *kv = xmalloc(stride * n * 4), *w = xmalloc((size_t)n * 4);
+            float *sc = xmalloc((size_t)n * 4), *sr = xmalloc((size_t)n * 4);
+            float *out = xmalloc((size_t)hd * 4), *outr = xmalloc((size_t)hd * 4);
+            float scale = 0.125f;
+            for (int32_t i = 0; i < hd; i++) q[i] = arand();
+            for (size_t i = 0; i < stride * n; i++) kv[i] = arand();
+            for (int32_t p = 0; p < n; p++) w[p] = (float)urand();
+            const float *kb = kv + hd; /* the second head of each row */
+            k->attn_scores(q, kb, stride, n, hd, scale, sc);
+            stat *st = stat_get(k->name, "attn_scores", TOL_SUM(hd));
+            for (int32_t p = 0; p < n; p++) {
+                double want = 0, abs = 0;
+                for (int32_t i = 0; i < hd; i++)
+                    want += (double)q[i] * kb[p * stride + i], abs += fabs((double)q[i] * kb[p * stride + i]);
+                int ok = stat_add(st, sc[p], want * scale, abs * scale, TOL_SUM(hd));
+                CHECK(ok, "%s attn_scores hd %d p %d: %.9g, exact %.9g", k->name, hd, p, sc[p], want * scale);
+                float viadot = k->dot(q, kb + p * stride, hd) * scale;
+                CHECK(sc[p] == viadot, "%s attn_scores hd %d p %d: %.9g, dot() gives %.9g", k->name, hd, p, sc[p],
+                      viadot);
+            }
+            k->attn_values(w, kb, stride, n, hd, out);
+            for (int32_t i = 0; i < hd; i++) outr[i] = 0.0f;
+            for (int32_t p = 0; p < n; p++) k->axpy(outr, w[p], kb + p * stride, hd);
+            CHECK(!memcmp(out, outr, (size_t)hd * 4), "%s attn_values hd %d n %d differs from axpy per position",
+                  k->name, hd, n);
+            st = stat_get(k->name, "attn_values", TOL_SUM(n));
+            for (int32_t i = 0; i < hd; i++) {
+                double want = 0, abs = 0;
+                for (int32_t p = 0; p < n; p++)
+                    want += (double)w[p] * kb[p * stride + i], abs += fabs((double)w[p] * kb[p * stride + i]);
+                int ok = stat_add(st, out[i], want, abs, TOL_SUM(n));
+                CHECK(ok, "%s attn_values hd %d [%d]: %.9g, exact %.9g", k->name, hd, i, out[i], want);
+            }
+            if (ref) {
+                ref->attn_scores(q, kb, stride, n, hd, scale, sr);
+                CHECK(!memcmp(sc, sr, (size_t)n * 4), "%s attn_scores hd %d n %d differs from scalar", k->name, hd, n);
+                ref->attn_values(w, kb, stride, n, hd, outr);
+                CHECK(!memcmp(out, outr, (size_t)hd * 4), "%s attn_values hd %d n %d differs from scalar", k->name, hd,
+                      n);
+            }
+            free(q), free(kv), free(w), free(sc), free(sr), free(out), free(outr);
+        }
+    }
+}
+
 /* All checks of table k; ref (or NULL) is the scalar table to compare with. */
 static void test_table(const sw_kernels *k, const sw_kernels *ref) {
     test_quantize(k, ref);
@@ -463,6 +520,7 @@ static void test_table(const sw_kernels *k, const sw_kernels *ref) {
     test_rmsnorm(k);
     test_swiglu(k, ref);
     test_dot_axpy(k, ref);
+    test_attention(k, ref);
 }
 
 int main(void) {
