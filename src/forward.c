@@ -125,7 +125,7 @@ static void attend(const smolweb_model *m, int32_t layer, int32_t kvh, const flo
                    float *sc) {
     const sw_kernels *k = m->k;
     int32_t hd = m->head_dim;
-    float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
+    float scale = 1.0f / sqrtf((float)hd);
     size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * hd;
     if (m->params.kv_f16) {
         float tmp[SW_MAX_HEAD_DIM];
@@ -137,15 +137,7 @@ static void attend(const smolweb_model *m, int32_t layer, int32_t kvh, const flo
     } else {
         k->attn_scores(q, (const float *)m->k_cache + base, (size_t)m->kv_dim, n_pos, hd, scale, sc);
     }
-    for (int32_t p = 0; p < n_pos; p++)
-        if (sc[p] > mx) mx = sc[p];
-    float sum = 0.0f;
-    for (int32_t p = 0; p < n_pos; p++) {
-        sc[p] = expf(sc[p] - mx);
-        sum += sc[p];
-    }
-    float inv = 1.0f / sum;
-    for (int32_t p = 0; p < n_pos; p++) sc[p] *= inv;
+    k->softmax(sc, n_pos);
     if (m->params.kv_f16) {
         float tmp[SW_MAX_HEAD_DIM];
         memset(out, 0, (size_t)hd * 4);

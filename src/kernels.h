@@ -62,6 +62,11 @@ typedef struct sw_kernels {
      * of w[p] * v[p * v_stride + i], accumulated from 0 in that order (the
      * same float operations as zeroing out and calling axpy per position). */
     void (*attn_values)(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out);
+    /* Softmax in place over n > 0 values: x[i] = e^(x[i] - max) / sum, with
+     * sw_expf (expf.h) and the sum in four partials (element i into partial
+     * i % 4 over the groups of four, then (p0 + p2) + (p1 + p3), then the
+     * elements left over), each x then multiplied by 1 / sum. */
+    void (*softmax)(float *x, int32_t n);
 } sw_kernels;
 
 /* The scalar reference kernels. */

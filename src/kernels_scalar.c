@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "f16.h"
+#include "expf.h"
 #include "kernels.h"
 
 static void quantize_act(const float *x, int32_t n, int32_t cols, sw_qact *q) {
@@ -141,7 +142,7 @@ static void rmsnorm(float *y, const float *x, const float *weight, int32_t n, fl
 }
 
 static void swiglu(float *out, const float *gate, const float *up, int32_t n) {
-    for (int32_t i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    for (int32_t i = 0; i < n; i++) out[i] = gate[i] / (1.0f + sw_expf(-gate[i])) * up[i];
 }
 
 static void axpy(float *y, float a, const float *x, int32_t n) {
@@ -158,8 +159,27 @@ static void attn_values(const float *w, const float *v, size_t v_stride, int32_t
     for (int32_t p = 0; p < n_pos; p++) axpy(out, w[p], v + (size_t)p * v_stride, hd);
 }
 
-static const sw_kernels k_scalar = {"scalar", quantize_act, matmul,      rmsnorm,    swiglu,
-                                    row_f32,  axpy,         attn_scores, attn_values};
+static void softmax(float *x, int32_t n) {
+    float mx = x[0];
+    for (int32_t i = 1; i < n; i++) mx = mx < x[i] ? x[i] : mx;
+    float p[4] = {0};
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) {
+            x[i + k] = sw_expf(x[i + k] - mx);
+            p[k] += x[i + k];
+        }
+    float sum = combine4(p);
+    for (; i < n; i++) {
+        x[i] = sw_expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (i = 0; i < n; i++) x[i] *= inv;
+}
+
+static const sw_kernels k_scalar = {"scalar", quantize_act, matmul,      rmsnorm,     swiglu, row_f32,
+                                    axpy,     attn_scores,  attn_values, softmax};
 
 const sw_kernels *sw_kernels_scalar(void) { return &k_scalar; }
 

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "f16.h"
+#include "expf.h"
 #include "kernels.h"
 
 /* ---- helpers ---- */
@@ -276,20 +277,32 @@ static float row_f32(const float *w, const float *x, int32_t n) {
     return acc;
 }
 
+/* Rows per tile in prefill: a tile's weights and one group of SW_Q4_NT
+ * tokens' activations stay in L1 while the group runs over the tile (8 rows
+ * of SmolLM's widest input, 1536, are 12 KB; 8 tokens' activations 24 KB). */
+#ifndef SW_Q4_ROW_TILE
+#define SW_Q4_ROW_TILE 8
+#endif
+
 /* q4 rows [r0, r1) against n tokens: SW_Q4_NT tokens at a time share each
- * unpacked block, the remaining tokens go one by one. */
+ * unpacked block (row tiles outside, token groups inside), the remaining
+ * tokens go one by one. */
 static void matmul_q4(const sw_wmat *w, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0, int32_t r1) {
     int32_t nb = w->cols / SW_QK;
-    for (int32_t r = r0; r < r1; r++) {
-        const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
-        const uint16_t *ws = w->scales + (size_t)r * nb;
-        int32_t t = 0;
-        for (; t + SW_Q4_NT <= n; t += SW_Q4_NT) {
-            float o[SW_Q4_NT];
-            row_q4_multi(wr, ws, q, t, nb, o);
-            for (int i = 0; i < SW_Q4_NT; i++) y[(size_t)(t + i) * ldy + r] = o[i];
+    int32_t n_multi = n - n % SW_Q4_NT;
+    for (int32_t rt = r0; rt < r1; rt += SW_Q4_ROW_TILE) {
+        int32_t re = rt + SW_Q4_ROW_TILE < r1 ? rt + SW_Q4_ROW_TILE : r1;
+        for (int32_t t = 0; t < n_multi; t += SW_Q4_NT) {
+            for (int32_t r = rt; r < re; r++) {
+                float o[SW_Q4_NT];
+                row_q4_multi((const sw_block_q4 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb, q, t, nb, o);
+                for (int i = 0; i < SW_Q4_NT; i++) y[(size_t)(t + i) * ldy + r] = o[i];
+            }
         }
-        for (; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, ws, q, t, nb);
+        for (int32_t r = rt; r < re; r++) {
+            const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
+            for (int32_t t = n_multi; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, w->scales + (size_t)r * nb, q, t, nb);
+        }
     }
 }
 
@@ -332,19 +345,67 @@ static void rmsnorm(float *y, const float *x, const float *weight, int32_t n, fl
     for (; i < n; i++) y[i] = x[i] * s * weight[i];
 }
 
-/* expf stays scalar (libm's, as the reference); the rest is the scalar
- * expression's operations in its order, so results are identical. */
+/* sw_expf (expf.h) on four lanes: the same operations in the same order. */
+static inline v128_t exp_f32x4(v128_t x0) {
+    v128_t hi = wasm_f32x4_splat(SW_EXP_HI), lo = wasm_f32x4_splat(SW_EXP_LO);
+    v128_t x = wasm_f32x4_pmin(hi, x0); /* x0 < HI ? x0 : HI */
+    x = wasm_f32x4_pmax(lo, x); /* LO < x ? x : LO */
+    v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(SW_EXP_LOG2E)));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(SW_EXP_C1)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(SW_EXP_C2)));
+    v128_t z = wasm_f32x4_mul(r, r);
+    v128_t y = wasm_f32x4_mul(wasm_f32x4_splat(SW_EXP_P0), r);
+    y = wasm_f32x4_mul(wasm_f32x4_add(y, wasm_f32x4_splat(SW_EXP_P1)), r);
+    y = wasm_f32x4_mul(wasm_f32x4_add(y, wasm_f32x4_splat(SW_EXP_P2)), r);
+    y = wasm_f32x4_mul(wasm_f32x4_add(y, wasm_f32x4_splat(SW_EXP_P3)), r);
+    y = wasm_f32x4_mul(wasm_f32x4_add(y, wasm_f32x4_splat(SW_EXP_P4)), r);
+    y = wasm_f32x4_mul(wasm_f32x4_add(y, wasm_f32x4_splat(SW_EXP_P5)), z);
+    y = wasm_f32x4_add(wasm_f32x4_add(y, r), wasm_f32x4_splat(1.0f));
+    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+    v128_t v = wasm_f32x4_mul(y, e);
+    v = wasm_v128_bitselect(wasm_f32x4_splat(INFINITY), v, wasm_f32x4_gt(x0, hi));
+    v = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), v, wasm_f32x4_lt(x0, lo));
+    return wasm_v128_bitselect(x0, v, wasm_f32x4_ne(x0, x0));
+}
+
+/* The scalar expression's operations in its order, so results are identical. */
 static void swiglu(float *out, const float *gate, const float *up, int32_t n) {
     v128_t one = wasm_f32x4_splat(1.0f);
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         v128_t g = wasm_v128_load(gate + i);
-        float e[4];
-        for (int j = 0; j < 4; j++) e[j] = expf(-gate[i + j]);
-        v128_t den = wasm_f32x4_add(one, wasm_v128_load(e));
+        v128_t den = wasm_f32x4_add(one, exp_f32x4(wasm_f32x4_neg(g)));
         wasm_v128_store(out + i, wasm_f32x4_mul(wasm_f32x4_div(g, den), wasm_v128_load(up + i)));
     }
-    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + sw_expf(-gate[i])) * up[i];
+}
+
+static void softmax(float *x, int32_t n) {
+    float mx = x[0];
+    int32_t i = 0;
+    if (n >= 4) { /* the maximum is exact in any order */
+        v128_t m = wasm_v128_load(x);
+        for (i = 4; i + 4 <= n; i += 4) m = wasm_f32x4_pmax(m, wasm_v128_load(x + i));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+        mx = wasm_f32x4_extract_lane(m, 0);
+    }
+    for (; i < n; i++) mx = mx < x[i] ? x[i] : mx;
+    v128_t vm = wasm_f32x4_splat(mx), acc = wasm_f32x4_splat(0.0f);
+    for (i = 0; i + 4 <= n; i += 4) {
+        v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(x + i), vm));
+        wasm_v128_store(x + i, e);
+        acc = wasm_f32x4_add(acc, e);
+    }
+    float sum = hsum_f32x4(acc);
+    for (; i < n; i++) {
+        x[i] = sw_expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    v128_t vi = wasm_f32x4_splat(inv);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vi));
+    for (; i < n; i++) x[i] *= inv;
 }
 
 static void axpy(float *y, float a, const float *x, int32_t n) {
@@ -412,8 +473,8 @@ static void attn_values(const float *w, const float *v, size_t v_stride, int32_t
     }
 }
 
-static const sw_kernels k_simd128 = {"simd128", quantize_act, matmul,      rmsnorm,    swiglu,
-                                     row_f32,   axpy,         attn_scores, attn_values};
+static const sw_kernels k_simd128 = {"simd128", quantize_act, matmul,      rmsnorm,     swiglu, row_f32,
+                                     axpy,      attn_scores,  attn_values, softmax};
 
 /* The SIMD128 table; declared by tests (and by nothing in the model code). */
 const sw_kernels *sw_kernels_simd128(void);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "f16.h"
+#include "expf.h"
 #include "kernels.h"
 #include "quant.h"
 
@@ -512,6 +513,49 @@ static void test_attention(const sw_kernels *k, const sw_kernels *ref) {
     }
 }
 
+/* sw_expf against libm's double exp over a sweep of [-87.3, 88.3] (and the
+ * clamps outside), then softmax against a double reference and, for the SIMD
+ * table, the scalar one bit for bit. */
+static void test_softmax(const sw_kernels *k, const sw_kernels *ref) {
+    if (!ref) {
+        double worst = 0;
+        for (float x = -87.3f; x <= 88.3f; x += 0.0137f) {
+            double want = exp((double)x), got = sw_expf(x);
+            double rel = fabs(got - want) / want;
+            if (rel > worst) worst = rel;
+        }
+        CHECK(worst < 3.0 * FLT_EPSILON, "sw_expf: relative error %.3g above 3 ulp", worst);
+        CHECK(sw_expf(-1000.0f) == 0.0f, "sw_expf(-1000) = %g", sw_expf(-1000.0f));
+        CHECK(isinf(sw_expf(1000.0f)), "sw_expf(1000) = %g", sw_expf(1000.0f));
+        CHECK(isnan(sw_expf(NAN)), "sw_expf(NaN) = %g", sw_expf(NAN));
+        CHECK(sw_expf(0.0f) == 1.0f, "sw_expf(0) = %.9g", sw_expf(0.0f));
+    }
+    static const int32_t ns[] = {1, 3, 4, 9, 130, 1000};
+    for (int ni = 0; ni < 6; ni++) {
+        int32_t n = ns[ni];
+        float *x = xmalloc((size_t)n * 4), *xr = xmalloc((size_t)n * 4);
+        for (int32_t i = 0; i < n; i++) x[i] = xr[i] = arand() * 4.0f;
+        double mx = -INFINITY, sum = 0;
+        for (int32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+        for (int32_t i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+        float *orig = xmalloc((size_t)n * 4);
+        memcpy(orig, x, (size_t)n * 4);
+        k->softmax(x, n);
+        stat *st = stat_get(k->name, "softmax", 8 * FLT_EPSILON);
+        for (int32_t i = 0; i < n; i++) {
+            double want = exp((double)orig[i] - mx) / sum;
+            /* relative to the value, and to 1e-30 for values near underflow */
+            int ok = stat_add(st, x[i], want, want + 1e-30, 8 * FLT_EPSILON);
+            CHECK(ok, "%s softmax n %d [%d]: %.9g, want %.9g", k->name, n, i, x[i], want);
+        }
+        if (ref) {
+            ref->softmax(xr, n);
+            CHECK(!memcmp(x, xr, (size_t)n * 4), "%s softmax n %d differs from scalar", k->name, n);
+        }
+        free(x), free(xr), free(orig);
+    }
+}
+
 /* All checks of table k; ref (or NULL) is the scalar table to compare with. */
 static void test_table(const sw_kernels *k, const sw_kernels *ref) {
     test_quantize(k, ref);
@@ -521,6 +565,7 @@ static void test_table(const sw_kernels *k, const sw_kernels *ref) {
     test_swiglu(k, ref);
     test_dot_axpy(k, ref);
     test_attention(k, ref);
+    test_softmax(k, ref);
 }
 
 int main(void) {
