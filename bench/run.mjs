@@ -82,9 +82,11 @@
 // described, every run's figures in OUT/runs.jsonl, and last the line
 // {"ratios": {...}}: smolweb/wllama medians for SmolLM2-135M q4 with 2
 // threads (q8 under "q8"). Progress on stderr.
-// Absolute figures on a shared 2-core machine drift between runs (and with
-// anything else running: the load average is recorded); ratios from one
-// interleaved run are the figures to compare.
+// Absolute figures on a shared 2-core machine drift between runs and with
+// anything else running (each run records the CPU share other processes took
+// while it was timed, see --quiet-wait and --redo); ratios from one
+// interleaved run (the rounds alternate the runtimes) are the figures to
+// compare.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
