@@ -277,32 +277,20 @@ static float row_f32(const float *w, const float *x, int32_t n) {
     return acc;
 }
 
-/* Rows per tile in prefill: a tile's weights and one group of SW_Q4_NT
- * tokens' activations stay in L1 while the group runs over the tile (8 rows
- * of SmolLM's widest input, 1536, are 12 KB; 8 tokens' activations 24 KB). */
-#ifndef SW_Q4_ROW_TILE
-#define SW_Q4_ROW_TILE 8
-#endif
-
 /* q4 rows [r0, r1) against n tokens: SW_Q4_NT tokens at a time share each
- * unpacked block (row tiles outside, token groups inside), the remaining
- * tokens go one by one. */
+ * unpacked block, the remaining tokens go one by one. */
 static void matmul_q4(const sw_wmat *w, const sw_qact *q, int32_t n, float *y, int32_t ldy, int32_t r0, int32_t r1) {
     int32_t nb = w->cols / SW_QK;
-    int32_t n_multi = n - n % SW_Q4_NT;
-    for (int32_t rt = r0; rt < r1; rt += SW_Q4_ROW_TILE) {
-        int32_t re = rt + SW_Q4_ROW_TILE < r1 ? rt + SW_Q4_ROW_TILE : r1;
-        for (int32_t t = 0; t < n_multi; t += SW_Q4_NT) {
-            for (int32_t r = rt; r < re; r++) {
-                float o[SW_Q4_NT];
-                row_q4_multi((const sw_block_q4 *)w->data + (size_t)r * nb, w->scales + (size_t)r * nb, q, t, nb, o);
-                for (int i = 0; i < SW_Q4_NT; i++) y[(size_t)(t + i) * ldy + r] = o[i];
-            }
+    for (int32_t r = r0; r < r1; r++) {
+        const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
+        const uint16_t *ws = w->scales + (size_t)r * nb;
+        int32_t t = 0;
+        for (; t + SW_Q4_NT <= n; t += SW_Q4_NT) {
+            float o[SW_Q4_NT];
+            row_q4_multi(wr, ws, q, t, nb, o);
+            for (int i = 0; i < SW_Q4_NT; i++) y[(size_t)(t + i) * ldy + r] = o[i];
         }
-        for (int32_t r = rt; r < re; r++) {
-            const sw_block_q4 *wr = (const sw_block_q4 *)w->data + (size_t)r * nb;
-            for (int32_t t = n_multi; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, w->scales + (size_t)r * nb, q, t, nb);
-        }
+        for (; t < n; t++) y[(size_t)t * ldy + r] = row_q4(wr, ws, q, t, nb);
     }
 }
 
