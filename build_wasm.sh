@@ -34,6 +34,11 @@
 #        166613) and no faster (median decode 40.1/36.3 tok/s with LTO,
 #        38.7/36.5 without; prefill 90/84 vs 86/80: within run-to-run noise).
 #
+#   SMOLWEB_WASM_PROFILE=DIR ./build_wasm.sh   instead builds only the
+#        SIMD+threads variant with -DSW_PROFILE (phase timers in
+#        src/forward.c, read through the extra export _sw_profile) into DIR,
+#        for bench/profile.mjs; dist/ is left alone.
+#
 # ENVIRONMENT: the threads build includes `node` so the Node tests can run
 # its pool (worker_threads); that costs 2.3 kB raw / 0.7 kB gzip of .mjs and
 # 0.7 kB / 0.3 kB of .worker.js. About 10 kB of its .mjs is WebGL/canvas
@@ -54,6 +59,14 @@ DIST=$ROOT/dist
 # emcc's JS optimizer needs acorn, which Debian keeps in /usr/share/nodejs.
 export NODE_PATH=/usr/share/nodejs
 LTO=${SMOLWEB_WASM_LTO:-0}
+PROFILE_DIR=${SMOLWEB_WASM_PROFILE:-}
+EXTRA_CFLAGS=()
+EXTRA_EXPORTS=
+if [ -n "$PROFILE_DIR" ]; then
+    DIST=$PROFILE_DIR
+    EXTRA_CFLAGS=(-DSW_PROFILE)
+    EXTRA_EXPORTS=,_sw_profile
+fi
 
 # The exported C API: every function declared in include/smolweb.h, plus
 # malloc/free so JS can pass buffers. Kept explicit (a narrow export list) and
@@ -150,11 +163,11 @@ build_variant() {
     local name=$1 flavour=$2
     shift 2
     local exported lto=()
-    exported=$(printf '_%s,' "${EXPORTS[@]}")_malloc,_free
+    exported=$(printf '_%s,' "${EXPORTS[@]}")_malloc,_free$EXTRA_EXPORTS
     [ "$LTO" = 1 ] && lto=(-flto)
     mkdir -p "$DIST"
     rm -f "$DIST/$name".*
-    emcc -O3 "${lto[@]}" -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE "$@" \
+    emcc -O3 "${lto[@]}" "${EXTRA_CFLAGS[@]}" -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE "$@" \
         -Iinclude -Isrc -Imanifest -I"$DEPS/include" \
         src/*.c manifest/*.c "$DEPS/lib/$flavour/libcjson.a" "$DEPS/lib/$flavour/libsha256.a" \
         -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createSmolweb \
@@ -162,7 +175,7 @@ build_variant() {
         -sALLOW_MEMORY_GROWTH -sABORTING_MALLOC=0 -sINITIAL_MEMORY=64MB -sMAXIMUM_MEMORY=4GB \
         -sEXPORTED_FUNCTIONS="$exported" -sEXPORTED_RUNTIME_METHODS=[] \
         -o "$DIST/$name.mjs"
-    echo "built dist/$name.mjs + dist/$name.wasm" >&2
+    echo "built ${DIST#"$ROOT"/}/$name.mjs + .wasm" >&2
 }
 
 # Raw and gzip -9 sizes of every file a page downloads for a variant.
@@ -190,13 +203,14 @@ build_deps pthread
 build_variant smolweb-simd-threads pthread -msimd128 -pthread \
     -sPTHREAD_POOL_SIZE="$POOL_SIZE" -sPTHREAD_POOL_SIZE_STRICT=2 -sENVIRONMENT=web,worker,node \
     -Wno-pthreads-mem-growth  # the warning is about JS-side heap access only
-build_variant smolweb-simd plain -msimd128 -sENVIRONMENT=web,worker
-build_variant smolweb-scalar plain -sENVIRONMENT=web,worker
 # The pthread pool's worker script (.worker.js) is CommonJS under Node; the
 # repository's package.json says "type": "module", which would make Node load
 # it as an ES module (`require is not defined`). This scope marker fixes that
 # for dist/ only (.mjs files stay ES modules; browsers ignore it).
 echo '{"type": "commonjs"}' >"$DIST/package.json"
+[ -n "$PROFILE_DIR" ] && exit 0
+build_variant smolweb-simd plain -msimd128 -sENVIRONMENT=web,worker
+build_variant smolweb-scalar plain -sENVIRONMENT=web,worker
 size_table
 
 # The C library for Emscripten applications (emscripten_fetch loader, -sFETCH

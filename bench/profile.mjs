@@ -1,7 +1,7 @@
 // profile.mjs: where a token's time goes, by phase of the forward pass, in
 // Node 20 with a profiling build of the SIMD+threads variant.
 //
-//   bash bench/profile_build.sh DIR      # the threads variant with -DSW_PROFILE
+//   SMOLWEB_WASM_PROFILE=DIR ./build_wasm.sh   # the threads variant with -DSW_PROFILE
 //   SMOLWEB_DIST=DIR node --no-experimental-fetch bench/profile.mjs MODEL_DIR [--threads N] [--prompt N] [--decode N]
 //
 // Prints, for the prefill of a promptLen-token prompt and then per decoded
