@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
 import { launchChromium } from './chromium.mjs';
+import { checker } from '../checks.mjs';
 
 function args() {
   const a = process.argv.slice(2);
@@ -39,14 +40,8 @@ const manifest = JSON.parse(fs.readFileSync(path.join(opt.model, 'manifest.json'
 const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
 const layer1Bytes = manifest.files.find((f) => f.path === 'layer-001.swc').bytes;
 
-let failures = 0;
-function check(cond, what, detail = '') {
-  if (cond) console.log(`ok   ${what}`);
-  else {
-    failures++;
-    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
-  }
-}
+const checks = checker();
+const { check } = checks;
 
 const srv = await serve({
   mounts: { '/': opt.page, '/models/ok/': opt.model, '/models/bad/': opt.bad },
@@ -198,11 +193,10 @@ try {
     check(e.length === 1 && /^ERROR 1 http:\/\/\[bad\/manifest\.json: not a valid URL/.test(e[0]), 'bad url: ERROR 1 not a valid URL', e.join(' | '));
   }
 } catch (err) {
-  failures++;
-  console.log(`FAIL ${err.message}`);
+  check(false, 'the run ended early', err.message);
 } finally {
   await browser.close();
   await srv.close();
 }
-console.log(`cchat_test: ${failures ? `${failures} failure(s)` : 'all ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-process.exit(failures ? 1 : 0);
+console.log(`cchat_test: ${checks.failures ? `${checks.failures} failure(s)` : 'all ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+process.exit(checks.failures ? 1 : 0);

@@ -34,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoServer } from '../../scripts/serve.mjs';
 import { launchChromium } from './chromium.mjs';
+import { checker } from '../checks.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -53,15 +54,8 @@ const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
 const nLayers = manifest.config.num_hidden_layers;
 const haveLib = fs.existsSync(path.join(REPO, 'web', 'src', 'index.js'));
 
-let failures = 0;
-function check(cond, what, detail = '') {
-  if (cond) console.log(`ok   ${what}`);
-  else {
-    failures++;
-    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
-  }
-  return cond;
-}
+const checks = checker();
+const { check } = checks;
 
 const srv = await startDemoServer({ modelsDir: opt.models });
 const browser = await launchChromium();
@@ -251,13 +245,12 @@ try {
       !/cached/.test(await page.locator(`#models tr[data-name="${opt.good}"]`).textContent()), 'delete removes the model from the cache');
   }
 } catch (e) {
-  failures++;
-  console.log(`FAIL ${e.stack || e}`);
+  check(false, 'the run ended early', e.stack || e);
   await shot('failure').catch(() => {});
 } finally {
-  if (failures) console.log(`page log:\n  ${log.join('\n  ')}`);
+  if (checks.failures) console.log(`page log:\n  ${log.join('\n  ')}`);
   await browser.close();
   await srv.close();
 }
-console.log(`demo_test: ${failures ? `${failures} FAILED` : 'ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${shots}`);
-process.exit(failures ? 1 : 0);
+console.log(`demo_test: ${checks.failures ? `${checks.failures} FAILED` : 'ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${shots}`);
+process.exit(checks.failures ? 1 : 0);

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { serve } from './server.mjs';
 import { launchChromium } from './chromium.mjs';
+import { checker } from '../checks.mjs';
 
 const [work, prompt] = process.argv.slice(2);
 const SRC = process.cwd();
@@ -27,13 +28,10 @@ const BUILD = process.env.SMOLWEB_BUILD;
 const models = path.join(work, 'models');
 const nativeIds = JSON.parse(fs.readFileSync(path.join(work, 'ids.json'), 'utf8'));
 const N = nativeIds.length;
-let failures = 0;
 const t0 = Date.now();
 
-function check(cond, what, detail = '') {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}`);
-  if (!cond) failures++;
-}
+const checks = checker();
+const { check } = checks;
 const same = (a, b) => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 const native = (args) => execFileSync(path.join(BUILD, 'smolweb-run'), args, { encoding: 'utf8' });
 
@@ -267,5 +265,5 @@ try {
   await coi.close();
   await plain.close();
 }
-console.log(`lib_test: ${failures ? `${failures} FAILED` : 'all ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-process.exit(failures ? 1 : 0);
+console.log(`lib_test: ${checks.failures ? `${checks.failures} FAILED` : 'all ok'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+process.exit(checks.failures ? 1 : 0);

@@ -28,6 +28,7 @@ import path from 'node:path';
 import { SmolwebWasmError } from '../../web/src/runtime.js';
 import { GREEDY, loadModel } from './greedy.mjs';
 import { fileReader, loadVariant } from './load.mjs';
+import { checker } from '../checks.mjs';
 
 const [work, ...args] = process.argv.slice(2);
 const variants = args.length ? args : ['smolweb-simd', 'smolweb-simd-threads'];
@@ -37,11 +38,8 @@ const dir = path.join(work, ref.dir);
 const read = fileReader(dir);
 const manifestText = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
 
-let failures = 0;
-function check(cond, what) {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures++;
-}
+const checks = checker();
+const { check } = checks;
 
 /** Runs fn, which must throw a SmolwebWasmError with this status and a
  * message starting with prefix; returns the error. */
@@ -186,5 +184,5 @@ for (const variant of variants) {
     check(false, `unexpected: ${e.stack || e}`);
   }
 }
-console.log(failures ? `node_bad_input: ${failures} failure(s)` : 'node_bad_input: ok');
-process.exit(failures ? 1 : 0);
+console.log(checks.failures ? `node_bad_input: ${checks.failures} failure(s)` : 'node_bad_input: ok');
+process.exit(checks.failures ? 1 : 0);

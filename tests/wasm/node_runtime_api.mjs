@@ -20,6 +20,7 @@ import path from 'node:path';
 import { SmolwebWasmError } from '../../web/src/runtime.js';
 import { GREEDY, loadModel } from './greedy.mjs';
 import { fileReader, loadVariant } from './load.mjs';
+import { checker } from '../checks.mjs';
 
 const work = process.argv[2];
 const refs = JSON.parse(fs.readFileSync(path.join(work, 'refs.json'), 'utf8'));
@@ -28,11 +29,8 @@ const dir = path.join(work, ref.dir);
 const manifestText = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
 const manifest = JSON.parse(manifestText);
 
-let failures = 0;
-function check(cond, what) {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures++;
-}
+const checks = checker();
+const { check } = checks;
 function throwsStatus(fn, status) {
   try {
     fn();
@@ -134,5 +132,5 @@ try {
 } catch (e) {
   check(false, `unexpected: ${e.stack || e}`);
 }
-console.log(failures ? `node_runtime_api: ${failures} failure(s)` : 'node_runtime_api: ok');
-process.exit(failures ? 1 : 0);
+console.log(checks.failures ? `node_runtime_api: ${checks.failures} failure(s)` : 'node_runtime_api: ok');
+process.exit(checks.failures ? 1 : 0);
