@@ -6,6 +6,20 @@
 
 #include "pool.h"
 
+/* One participant's share of the current job: the chunks [front, back) not
+ * yet claimed, packed in one word (front in the low 32 bits) so that a claim
+ * is one atomic add that also tells whether it succeeded. The owner claims
+ * from the front, a thief from the back: the owner keeps streaming its run
+ * of rows in order and the two meet once. Padded to its own cache line, so
+ * claims do not move a shared line between cores until someone steals. */
+typedef struct share {
+    atomic_uint_least64_t range;
+    char pad[64 - sizeof(atomic_uint_least64_t)];
+} share;
+
+#define FRONT(r) ((int32_t)(uint32_t)(r))
+#define BACK(r) ((int32_t)(uint32_t)((r) >> 32))
+
 /* Each thread's start argument: its worker index and the pool. */
 typedef struct thread_arg {
     int32_t worker;
@@ -26,8 +40,8 @@ struct sw_pool {
     sw_pool_fn fn;
     void *ctx;
     int32_t n_items, grain, n_chunks;
+    share *shares;        /* n: participant i starts on shares[i] */
     atomic_uint gen;      /* job generation */
-    atomic_int next;      /* next chunk to claim */
     atomic_int busy;      /* pool threads still in the current job */
     /* Who may be asleep, so wake-ups (a futex syscall natively, a costly
      * Atomics.notify path in Emscripten: 17% of the caller's time in a
@@ -38,13 +52,33 @@ struct sw_pool {
     atomic_int caller_waiting; /* the caller waits on `done` */
 };
 
-static void do_chunks(sw_pool *p, int32_t worker) {
-    for (;;) {
-        int32_t c = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (c >= p->n_chunks) return;
-        int32_t b = c * p->grain, e = b + p->grain;
-        p->fn(p->ctx, b, e < p->n_items ? e : p->n_items, worker);
+static void run_chunk(sw_pool *p, int32_t c, int32_t worker) {
+    int32_t b = c * p->grain, e = b + p->grain;
+    p->fn(p->ctx, b, e < p->n_items ? e : p->n_items, worker);
+}
+
+/* Runs the chunks left in shares[owner] from the front, or from the back
+ * when stealing; returns when none are left. A claim that fails leaves
+ * front > back, so every later claim fails too. */
+static void drain(sw_pool *p, int32_t owner, int32_t worker) {
+    share *sh = &p->shares[owner];
+    if (owner == worker) {
+        for (;;) {
+            uint64_t r = atomic_fetch_add_explicit(&sh->range, 1, memory_order_relaxed);
+            if (FRONT(r) >= BACK(r)) return;
+            run_chunk(p, FRONT(r), worker);
+        }
     }
+    for (;;) {
+        uint64_t r = atomic_fetch_sub_explicit(&sh->range, (uint64_t)1 << 32, memory_order_relaxed);
+        if (FRONT(r) >= BACK(r)) return;
+        run_chunk(p, BACK(r) - 1, worker);
+    }
+}
+
+/* The worker's own share first, then whatever is left in the others'. */
+static void do_chunks(sw_pool *p, int32_t worker) {
+    for (int32_t i = 0; i < p->n; i++) drain(p, (worker + i) % p->n, worker);
 }
 
 #ifdef __EMSCRIPTEN__
@@ -115,21 +149,23 @@ smolweb_status sw_pool_create(int32_t n_threads, int32_t spin_us, sw_pool **out,
     *out = NULL;
     if (n_threads < 1) n_threads = 1;
     sw_pool *p = calloc(1, sizeof *p);
+    share *shares = aligned_alloc(64, sizeof(share) * (size_t)n_threads);
     thread_arg *args = n_threads > 1 ? calloc((size_t)n_threads - 1, sizeof *args) : NULL;
     pthread_t *threads = n_threads > 1 ? calloc((size_t)n_threads - 1, sizeof *threads) : NULL;
-    if (!p || (n_threads > 1 && (!args || !threads))) {
-        free(p), free(args), free(threads);
+    if (!p || !shares || (n_threads > 1 && (!args || !threads))) {
+        free(p), free(shares), free(args), free(threads);
         return sw_error_set(err, SMOLWEB_ERR_NOMEM, "thread pool of %d threads: out of memory", n_threads);
     }
     p->n = 1;
     p->spin_us = spin_us > 0 ? spin_us : 0;
     p->threads = threads;
     p->args = args;
+    p->shares = shares;
+    for (int32_t i = 0; i < n_threads; i++) atomic_init(&shares[i].range, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->gen, 0);
-    atomic_init(&p->next, 0);
     atomic_init(&p->busy, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->caller_waiting, 0);
@@ -155,6 +191,7 @@ void sw_pool_free(sw_pool *p) {
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->mu);
     free(p->threads);
+    free(p->shares);
     free(p->args);
     free(p);
 }
@@ -174,7 +211,11 @@ void sw_pool_run(sw_pool *p, sw_pool_fn fn, void *ctx, int32_t n_items, int32_t 
     p->n_items = n_items;
     p->grain = grain;
     p->n_chunks = n_chunks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    /* contiguous, even shares: each thread streams its own run of rows */
+    for (int32_t i = 0; i < p->n; i++) {
+        uint64_t front = (uint64_t)((int64_t)n_chunks * i / p->n), back = (uint64_t)((int64_t)n_chunks * (i + 1) / p->n);
+        atomic_store_explicit(&p->shares[i].range, front | back << 32, memory_order_relaxed);
+    }
     atomic_store_explicit(&p->busy, p->n - 1, memory_order_relaxed);
     /* publish the job: threads that poll see gen change; sleepers get woken */
     atomic_fetch_add(&p->gen, 1);

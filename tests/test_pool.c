@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "pool.h"
@@ -57,6 +58,47 @@ static void run_case(int32_t threads, int32_t spin) {
     sw_pool_free(p);
 }
 
+/* Worker 1 is slow (a descheduled thread): the caller, done with its own
+ * run of chunks, must take what is left of worker 1's from the back. */
+typedef struct slow_job {
+    atomic_int *hits;
+    atomic_int done_by[2];
+} slow_job;
+
+static void slow_count(void *ctx, int32_t b, int32_t e, int32_t worker) {
+    slow_job *j = ctx;
+    if (worker == 1) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&j->done_by[worker], e - b);
+    for (int32_t i = b; i < e; i++) atomic_fetch_add(&j->hits[i], 1);
+}
+
+static void test_stealing(void) {
+    sw_pool *p = NULL;
+    sw_error err;
+    sw_error_clear(&err);
+    if (sw_pool_create(2, 0, &p, &err) != SMOLWEB_OK || sw_pool_threads(p) != 2) {
+        CHECK(0, "a pool of 2 threads: %s", err.msg);
+        sw_pool_free(p);
+        return;
+    }
+    enum { N = 400 };
+    slow_job j;
+    memset(&j, 0, sizeof j);
+    j.hits = calloc(N, sizeof *j.hits);
+    sw_pool_run(p, slow_count, &j, N, 10); /* 40 chunks, 20 in each run */
+    for (int32_t i = 0; i < N; i++) CHECK(atomic_load(&j.hits[i]) == 1, "stealing: item %d done %d times", i, atomic_load(&j.hits[i]));
+    int by0 = atomic_load(&j.done_by[0]), by1 = atomic_load(&j.done_by[1]);
+    /* worker 1 sleeps 2 ms per chunk: in the time of its first few chunks the
+     * caller has done its own 20 and stolen most of worker 1's */
+    CHECK(by0 + by1 == N && by0 >= N - 5 * 10, "stealing: caller did %d items, slow worker %d", by0, by1);
+    printf("stealing: caller did %d of %d items, the slow worker %d\n", by0, N, by1);
+    free(j.hits);
+    sw_pool_free(p);
+}
+
 int main(void) {
     sw_pool_free(NULL);
     CHECK(sw_pool_threads(NULL) == 1, "NULL pool counts one thread");
@@ -72,6 +114,7 @@ int main(void) {
         run_case(t, 0);
         run_case(t, 300);
     }
+    test_stealing();
     if (failures) {
         fprintf(stderr, "test_pool: %d failure(s)\n", failures);
         return 1;
