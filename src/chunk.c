@@ -50,6 +50,22 @@ static smolweb_status parse_entry(const uint8_t *e, uint32_t i, sw_chunk_tensor 
     return SMOLWEB_OK;
 }
 
+/* A blocked tensor's scales (f16, after the blocks) must be finite: an
+ * infinite or NaN scale makes every weight of its block meaningless, and
+ * the SIMD kernels convert scales assuming finite values (kernels_simd128.c,
+ * load_scales4). */
+static smolweb_status check_scales(const sw_chunk_tensor *t, sw_error *err) {
+    if (!sw_dtype_is_blocked(t->dtype)) return SMOLWEB_OK;
+    uint64_t nb = (uint64_t)t->rows * (t->cols / SW_QK);
+    const uint8_t *sc = t->data + (t->nbytes - 2 * nb);
+    for (uint64_t b = 0; b < nb; b++)
+        if ((sc[2 * b + 1] & 0x7c) == 0x7c)
+            return sw_error_set(err, SMOLWEB_ERR_FORMAT, "tensor %s: the scale of block %llu (row %llu) is %s", t->name,
+                                (unsigned long long)b, (unsigned long long)(b / (t->cols / SW_QK)),
+                                (sc[2 * b] | (sc[2 * b + 1] & 0x03)) ? "NaN" : "infinite");
+    return SMOLWEB_OK;
+}
+
 smolweb_status sw_chunk_parse(const uint8_t *bytes, size_t len, sw_chunk_view *view, sw_error *err) {
     memset(view, 0, sizeof *view);
     if (len < HDR_FIXED) return sw_error_set(err, SMOLWEB_ERR_FORMAT, "truncated chunk header (%zu bytes)", len);
@@ -91,6 +107,8 @@ smolweb_status sw_chunk_parse(const uint8_t *bytes, size_t len, sw_chunk_view *v
                                 t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes, len);
         end = t->offset + t->nbytes;
         t->data = bytes + t->offset;
+        st = check_scales(t, err);
+        if (st) return st;
     }
     if (end != len)
         return sw_error_set(err, SMOLWEB_ERR_FORMAT, "%llu trailing bytes after the last tensor",

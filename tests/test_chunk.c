@@ -29,8 +29,17 @@ static uint8_t *make_layer(size_t *len, sw_chunk_view *out) {
     uint64_t size = sw_chunk_layout(&v);
     uint8_t *buf = calloc(1, (size_t)size);
     sw_chunk_header_bytes(&v, size, buf, (size_t)size);
-    for (int i = 0; i < n; i++)
-        for (uint64_t b = 0; b < v.tensors[i].nbytes; b++) buf[v.tensors[i].offset + b] = (uint8_t)(i * 31 + b);
+    for (int i = 0; i < n; i++) {
+        sw_chunk_tensor *t = &v.tensors[i];
+        for (uint64_t b = 0; b < t->nbytes; b++) buf[t->offset + b] = (uint8_t)(i * 31 + b);
+        if (!sw_dtype_is_blocked(t->dtype)) continue;
+        /* scales (the last 2 bytes per block) finite: exponent bits not all set */
+        uint64_t nb = (uint64_t)t->rows * (t->cols / SW_QK);
+        for (uint64_t b = 0; b < nb; b++) {
+            uint8_t *hi = buf + t->offset + t->nbytes - 2 * nb + 2 * b + 1;
+            if ((*hi & 0x7c) == 0x7c) *hi ^= 0x40;
+        }
+    }
     *len = (size_t)size;
     if (out) *out = v;
     return buf;
@@ -47,6 +56,12 @@ static void expect_error(const uint8_t *buf, size_t len, const char *want, const
 
 static void put32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
 }
 
 static void test_round_trip(void) {
@@ -149,6 +164,16 @@ static void test_bad(void) {
     e = b + 32 + 64 * 2;
     put32(e + 44, 1);
     expect_error(b, len, "tensor k has a non-zero reserved field", "reserved");
+    /* q's last block scale (the tensor's last two bytes) made infinite, then NaN */
+    FRESH();
+    e = b + 32 + 64;
+    {
+        uint64_t end = get64(e + 48) + get64(e + 56);
+        b[end - 2] = 0x00, b[end - 1] = 0x7c;
+        expect_error(b, len, "tensor q: the scale of block 127 (row 63) is infinite", "inf scale");
+        b[end - 2] = 0x01, b[end - 1] = 0xfc;
+        expect_error(b, len, "tensor q: the scale of block 127 (row 63) is NaN", "nan scale");
+    }
 #undef FRESH
     free(b);
     free(good);

@@ -358,6 +358,49 @@ static void test_f16_all_values(const sw_kernels *k) {
     free(y);
 }
 
+/* Every finite half as a block scale (negative, subnormal, the largest) in
+ * q4 and q8 matrices: the table's products must equal the reference's bit
+ * for bit (the SIMD kernel converts scales its own way, load_scales4). Row r
+ * holds scales r*18 .. r*18+17 (18 blocks of 576 columns, as SmolLM's rows),
+ * over all 63488 finite patterns; random nibbles/bytes; two tokens. */
+static void test_scales_all_values(const sw_kernels *k, const sw_kernels *ref) {
+    enum { COLS = 576, NB = COLS / SW_QK, N = 2 };
+    uint16_t finite[65536];
+    int32_t nf = 0;
+    for (uint32_t i = 0; i < 65536; i++)
+        if (((i >> 10) & 0x1f) != 0x1f) finite[nf++] = (uint16_t)i;
+    int32_t rows = (nf + NB - 1) / NB;
+    float *x = xmalloc((size_t)N * COLS * sizeof(float));
+    for (int32_t i = 0; i < N * COLS; i++) x[i] = (float)(urand() * 2.0 - 1.0);
+    for (int qi = 0; qi < 2; qi++) {
+        sw_dtype type = qi ? SW_DTYPE_Q8 : SW_DTYPE_Q4;
+        size_t bs = type == SW_DTYPE_Q4 ? 16 : 32, nblocks = (size_t)rows * NB;
+        unsigned char *buf = xmalloc(nblocks * (bs + 2));
+        for (size_t i = 0; i < nblocks * bs; i++) buf[i] = (unsigned char)(urand() * 256.0);
+        uint16_t *sc = (uint16_t *)(void *)(buf + nblocks * bs);
+        for (size_t b = 0; b < nblocks; b++) sc[b] = finite[b % (size_t)nf];
+        sw_wmat w = {type, rows, COLS, buf, sc};
+        qbuf q, qr; /* each table's own activations (the SIMD table adds x16) */
+        qbuf_init(&q, N, COLS);
+        qbuf_init(&qr, N, COLS);
+        k->quantize_act(x, N, COLS, &q.q);
+        ref->quantize_act(x, N, COLS, &qr.q);
+        float *y = xmalloc((size_t)N * rows * sizeof(float)), *yr = xmalloc((size_t)N * rows * sizeof(float));
+        k->matmul(&w, x, &q.q, N, y, rows, 0, rows);
+        ref->matmul(&w, x, &qr.q, N, yr, rows, 0, rows);
+        int bad = 0;
+        for (size_t i = 0; i < (size_t)N * rows; i++) bad += memcmp(&y[i], &yr[i], sizeof(float)) != 0;
+        CHECK(bad == 0, "%s matmul %s: %d of %d outputs differ from %s's with every finite half as a scale", k->name,
+              sw_dtype_name(type), bad, N * rows, ref->name);
+        free(y);
+        free(yr);
+        qbuf_free(&q);
+        qbuf_free(&qr);
+        free(buf);
+    }
+    free(x);
+}
+
 /* ---- element-wise kernels ---- */
 
 static const int32_t k_lengths[] = {64, 576, 960, 1536, 2048, 2560, 8192, 1536 * 7, 61, 3};
@@ -561,6 +604,7 @@ static void test_table(const sw_kernels *k, const sw_kernels *ref) {
     test_quantize(k, ref);
     test_matmul(k, ref);
     test_f16_all_values(k);
+    if (ref) test_scales_all_values(k, ref);
     test_rmsnorm(k);
     test_swiglu(k, ref);
     test_dot_axpy(k, ref);
