@@ -39,7 +39,7 @@ struct sw_pool {
     /* the current job: written by the caller before gen is bumped */
     sw_pool_fn fn;
     void *ctx;
-    int32_t n_items, grain, n_chunks;
+    int32_t n_items, grain;
     share *shares;        /* n: participant i starts on shares[i] */
     atomic_uint gen;      /* job generation */
     atomic_int busy;      /* pool threads still in the current job */
@@ -210,7 +210,6 @@ void sw_pool_run(sw_pool *p, sw_pool_fn fn, void *ctx, int32_t n_items, int32_t 
     p->ctx = ctx;
     p->n_items = n_items;
     p->grain = grain;
-    p->n_chunks = n_chunks;
     /* contiguous, even shares: each thread streams its own run of rows */
     for (int32_t i = 0; i < p->n; i++) {
         uint64_t front = (uint64_t)((int64_t)n_chunks * i / p->n), back = (uint64_t)((int64_t)n_chunks * (i + 1) / p->n);
