@@ -892,7 +892,9 @@ function markdown({ rows, ratios, info, agreement, failures, loadavg, startedAt,
       }
       if (key === 'peak_rss_mb' && sw && wl && info.baselineRssMb && sw.peak_rss_mb && wl.peak_rss_mb) {
         const b = info.baselineRssMb;
-        extra = ` (above the page's ${b.toFixed(0)} MiB without a runtime: ${((sw.peak_rss_mb.median - b) / (wl.peak_rss_mb.median - b)).toFixed(3)}×)`;
+        extra = ` (above the page's ${b.toFixed(0)} MiB without a runtime: ${((sw.peak_rss_mb.median - b) / (wl.peak_rss_mb.median - b)).toFixed(3)}×`;
+        if (info.floor) extra += `; the page plus a worker holding just the ${(info.floor.bytes / 1e6).toFixed(1)} MB of weights: ${info.floor.rssMb.toFixed(0)} MiB = ${(info.floor.rssMb / wl.peak_rss_mb.median).toFixed(3)}×`;
+        extra += ')';
       }
       L.push(`| ${name} | ${v == null ? 'n/a' : `${v.toFixed(3)}×`}${extra} | ${target} | ${met} |`);
     }
@@ -934,7 +936,7 @@ function markdown({ rows, ratios, info, agreement, failures, loadavg, startedAt,
   L.push('');
   L.push('- load: the page\'s `loadModel()` (smolweb) or `new Wllama()` + `loadModelFromUrl()` (wllama) until it resolves, on the second launch of the profile: the model from the runtime\'s own cache (smolweb: Cache API; wllama: OPFS), no model request reaching the server (checked), runtime files from the HTTP cache.');
   L.push('- TTFT: from the generate call to the first streamed token, on the page. decode: (tokens − 1) / wall clock between the first and the last streamed token, on the page. prefill: 128 / the runtime\'s own prompt time (smolweb `lastRun.prefillTps`, llama.cpp `timings.prompt_per_second`).');
-  L.push(`- peak RSS: VmHWM of the benchmark page's renderer process (the renderer whose threads include the dedicated workers where both runtimes compute), read from /proc after generation. For scale, the same page with no runtime loaded: ${info.baselineRssMb == null ? 'n/a' : info.baselineRssMb.toFixed(0)} MiB.`);
+  L.push(`- peak RSS: VmHWM of the benchmark page's renderer process (the renderer whose threads include the dedicated workers where both runtimes compute), read from /proc after generation. For scale, the same page with no runtime loaded: ${info.baselineRssMb == null ? 'n/a' : info.baselineRssMb.toFixed(0)} MiB; with a dedicated worker holding only the ${info.floor ? (info.floor.bytes / 1e6).toFixed(1) : '?'} MB of weights in a shared WebAssembly.Memory: ${info.floor ? info.floor.rssMb.toFixed(0) : 'n/a'} MiB (a floor for any runtime that computes in a worker).`);
   L.push('- model bytes: smolweb manifest.json + the files it lists; wllama the .gguf. runtime bytes: the runtime files the page requested on a fresh profile (gzip -9 per file).');
   L.push('- wllama bans the 313 tokens that are not UTF-8 on their own with `logit_bias` (its result serializer throws on them; random weights pick them); no other sampling differences: temperature 0, repeat penalty 1.');
   if (failures.length) {
@@ -994,6 +996,7 @@ async function main() {
   let chromiumVersion = 'unknown';
   let llamacpp = 'unknown';
   let baselineRssMb = null;
+  let floor = null; // { bytes, rssMb }: the page plus a worker holding the model's bytes
   try {
     // versions and the renderer baseline, from a throwaway profile
     {
@@ -1005,6 +1008,25 @@ async function main() {
       await p.evaluate(() => window.benchReady);
       await new Promise((r) => setTimeout(r, 500));
       baselineRssMb = pageRenderer(describeRenderers(dir)).hwm_kb / 1024;
+      // the least any runtime computing in a worker can hold: the same page
+      // plus one dedicated worker with the weights' bytes resident in a
+      // shared WebAssembly.Memory (no code, no KV cache, no copies)
+      const bytes = modelBytes('smolweb', sizes[0].dir, sizes[0].quants[0]);
+      await p.evaluate(async (n) => {
+        const src = 'onmessage = (e) => { const pages = Math.ceil(e.data / 65536);' +
+          ' self.mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });' +
+          ' const u = new Uint8Array(self.mem.buffer); for (let i = 0; i < u.length; i += 4096) u[i] = 1;' +
+          ' postMessage(u.length); };';
+        const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+        window.floorWorker = w;
+        await new Promise((resolve, reject) => {
+          w.onmessage = resolve;
+          w.onerror = reject;
+          w.postMessage(n);
+        });
+      }, bytes);
+      await new Promise((r) => setTimeout(r, 500));
+      floor = { bytes, rssMb: pageRenderer(describeRenderers(dir)).hwm_kb / 1024 };
       await p.goto(`${srv.url}/bench/page/index.html?runtime=wllama`);
       await p.evaluate(() => window.benchReady);
       llamacpp = await p.evaluate(() => window.bench.libllamaVersion());
@@ -1135,7 +1157,7 @@ async function main() {
   fs.writeFileSync(path.join(OUT, 'runs.jsonl'), runLines.join('\n') + '\n');
   const wllamaVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
   const otherCpuAll = stats(configs.flatMap((c) => c.runs.map((r) => r.other_cpu_pct)), 0);
-  const info = { machine: machine(chromiumVersion), smolweb: gitDescribe(), wllama: wllamaVersion, llamacpp, smolwebDeterministic, baselineRssMb, otherCpu: otherCpuAll };
+  const info = { machine: machine(chromiumVersion), smolweb: gitDescribe(), wllama: wllamaVersion, llamacpp, smolwebDeterministic, baselineRssMb, floor, otherCpu: otherCpuAll };
   const seconds = (Date.now() - t0) / 1000;
   fs.writeFileSync(
     path.join(OUT, 'RESULTS.md'),
