@@ -22,8 +22,9 @@
  *      ending exactly at the file size.
  * A quantized tensor's bytes are laid out as quant.h says (blocks, then the
  * f16 scale array); every scale must be finite (sw_chunk_parse refuses an
- * infinite or NaN one, naming the tensor and block). 64-byte alignment lets the runtime use the weights in
- * place as views into the chunk buffer, with SIMD-aligned rows.
+ * infinite or NaN one, naming the tensor and block). 64-byte alignment lets
+ * the runtime use the weights in place as views into the chunk buffer, with
+ * SIMD-aligned rows.
  *
  * Tensor names: layer chunks hold attn_norm, q, k, v, o, ffn_norm, gate, up,
  * down; the embedding chunk holds embed, norm and, only when the head is not

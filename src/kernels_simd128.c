@@ -80,8 +80,8 @@ static inline v128_t load_f16x4(const uint16_t *p) { return f16x4_to_f32x4(wasm_
  * (normals and subnormals alike). Three integer ops and a multiply instead
  * of f16x4_to_f32x4's nine: in decode the scale conversion took 17-20% of
  * the q4 matrix products (bench/kernels.c, n=1). Only finite scales: the
- * model refuses a chunk with an infinite or NaN block scale
- * (sw_check_scales), so blocked weights never reach here with one. */
+ * chunk parser (sw_chunk_parse) refuses an infinite or NaN block scale, so
+ * blocked weights never reach here with one. */
 static inline v128_t load_scales4(const uint16_t *p) {
     v128_t h = wasm_i32x4_load16x4((const int16_t *)p);
     v128_t bits = wasm_v128_and(wasm_i32x4_shr(wasm_i32x4_shl(h, 16), 3), wasm_i32x4_splat((int32_t)0x8fffffff));
