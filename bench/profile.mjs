@@ -2,7 +2,7 @@
 // Node 20 with a profiling build of the SIMD+threads variant.
 //
 //   SMOLWEB_WASM_PROFILE=DIR ./build_wasm.sh   # the threads variant with -DSW_PROFILE
-//   SMOLWEB_DIST=DIR node --no-experimental-fetch bench/profile.mjs MODEL_DIR [--threads N] [--prompt N] [--decode N]
+//   SMOLWEB_DIST=DIR node --no-experimental-fetch bench/profile.mjs MODEL_DIR [--threads N] [--prompt N] [--decode N] [--kv f32|f16]
 //
 // Prints, for the prefill of a promptLen-token prompt and then per decoded
 // token, the milliseconds spent in each phase (src/forward.c PROF_LAP):
@@ -25,12 +25,14 @@ const dir = argv[0];
 const threads = Number(opt('--threads', 2));
 const promptLen = Number(opt('--prompt', 128));
 const nDecode = Number(opt('--decode', 128));
+const kv = opt('--kv', 'f32');
+if (kv !== 'f32' && kv !== 'f16') throw new Error('--kv takes f32 or f16');
 const PHASES = ['norm', 'qkv', 'rope', 'attention', 'o', 'gate_up', 'down', 'head', 'embed'];
 
 const rt = await loadVariant('smolweb-simd-threads', { poolSize: Math.max(1, threads - 1) });
 if (!rt.mod._sw_profile) throw new Error('not a profiling build (-DSW_PROFILE)');
 const manifest = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
-const model = await loadModel(rt, manifest, fileReader(dir), { n_ctx: 1024, n_threads: threads });
+const model = await loadModel(rt, manifest, fileReader(dir), { n_ctx: 1024, n_threads: threads, kv_f16: kv === 'f16' ? 1 : 0 });
 const prof = () => Array.from(new Float64Array(rt.mod.HEAPF64.buffer, rt.mod._sw_profile(model.ptr), PHASES.length));
 const ids = promptIds(model, promptLen);
 const sampler = rt.samplerCreate(GREEDY, model.nVocab);
@@ -41,7 +43,7 @@ function measure(label, n, fn) {
   fn();
   const wall = performance.now() - t0;
   const d = prof().map((x, i) => x - p0[i]);
-  const row = { what: label, threads: model.nThreads, ms_per_token: +(wall / n).toFixed(3), tps: +((1000 * n) / wall).toFixed(1) };
+  const row = { what: label, threads: model.nThreads, kv, ms_per_token: +(wall / n).toFixed(3), tps: +((1000 * n) / wall).toFixed(1) };
   let sum = 0;
   PHASES.forEach((ph, i) => {
     row[ph] = +(d[i] / n).toFixed(3);

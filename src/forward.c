@@ -120,34 +120,21 @@ static void kv_store(smolweb_model *m, int32_t layer, int32_t pos, const float *
 }
 
 /* One query head against cached positions [0, n_pos): writes head_dim outputs.
- * sc holds n_pos floats. An f16 cache's rows are widened to f32 one at a time. */
+ * sc holds n_pos floats. */
 static void attend(const smolweb_model *m, int32_t layer, int32_t kvh, const float *q, int32_t n_pos, float *out,
                    float *sc) {
     const sw_kernels *k = m->k;
     int32_t hd = m->head_dim;
     float scale = 1.0f / sqrtf((float)hd);
-    size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * hd;
+    size_t base = (size_t)layer * m->n_ctx * m->kv_dim + (size_t)kvh * hd, stride = (size_t)m->kv_dim;
     if (m->params.kv_f16) {
-        float tmp[SW_MAX_HEAD_DIM];
-        for (int32_t p = 0; p < n_pos; p++) {
-            const uint16_t *kc = (const uint16_t *)m->k_cache + base + (size_t)p * m->kv_dim;
-            for (int32_t i = 0; i < hd; i++) tmp[i] = sw_f16_to_f32(kc[i]);
-            k->attn_scores(q, tmp, 0, 1, hd, scale, sc + p);
-        }
+        k->attn_scores_f16(q, (const uint16_t *)m->k_cache + base, stride, n_pos, hd, scale, sc);
+        k->softmax(sc, n_pos);
+        k->attn_values_f16(sc, (const uint16_t *)m->v_cache + base, stride, n_pos, hd, out);
     } else {
-        k->attn_scores(q, (const float *)m->k_cache + base, (size_t)m->kv_dim, n_pos, hd, scale, sc);
-    }
-    k->softmax(sc, n_pos);
-    if (m->params.kv_f16) {
-        float tmp[SW_MAX_HEAD_DIM];
-        memset(out, 0, (size_t)hd * 4);
-        for (int32_t p = 0; p < n_pos; p++) {
-            const uint16_t *vc = (const uint16_t *)m->v_cache + base + (size_t)p * m->kv_dim;
-            for (int32_t i = 0; i < hd; i++) tmp[i] = sw_f16_to_f32(vc[i]);
-            k->axpy(out, sc[p], tmp, hd);
-        }
-    } else {
-        k->attn_values(sc, (const float *)m->v_cache + base, (size_t)m->kv_dim, n_pos, hd, out);
+        k->attn_scores(q, (const float *)m->k_cache + base, stride, n_pos, hd, scale, sc);
+        k->softmax(sc, n_pos);
+        k->attn_values(sc, (const float *)m->v_cache + base, stride, n_pos, hd, out);
     }
 }
 

@@ -62,6 +62,13 @@ typedef struct sw_kernels {
      * of w[p] * v[p * v_stride + i], accumulated from 0 in that order (the
      * same float operations as zeroing out and calling axpy per position). */
     void (*attn_values)(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out);
+    /* attn_scores and attn_values over an f16 KV cache: each cached value is
+     * widened to f32 exactly (sw_f16_to_f32), then the same float operations
+     * in the same order as the f32 kernels on the widened rows. */
+    void (*attn_scores_f16)(const float *q, const uint16_t *k, size_t k_stride, int32_t n_pos, int32_t hd,
+                            float scale, float *sc);
+    void (*attn_values_f16)(const float *w, const uint16_t *v, size_t v_stride, int32_t n_pos, int32_t hd,
+                            float *out);
     /* Softmax in place over n > 0 values: x[i] = e^(x[i] - max) / sum, with
      * sw_expf (expf.h) and the sum in four partials (element i into partial
      * i % 4 over the groups of four, then (p0 + p2) + (p1 + p3), then the

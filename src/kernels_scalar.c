@@ -159,6 +159,20 @@ static void attn_values(const float *w, const float *v, size_t v_stride, int32_t
     for (int32_t p = 0; p < n_pos; p++) axpy(out, w[p], v + (size_t)p * v_stride, hd);
 }
 
+static void attn_scores_f16(const float *q, const uint16_t *k, size_t k_stride, int32_t n_pos, int32_t hd,
+                            float scale, float *sc) {
+    for (int32_t p = 0; p < n_pos; p++) sc[p] = row_f16(k + (size_t)p * k_stride, q, hd) * scale;
+}
+
+static void attn_values_f16(const float *w, const uint16_t *v, size_t v_stride, int32_t n_pos, int32_t hd,
+                            float *out) {
+    for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
+    for (int32_t p = 0; p < n_pos; p++) {
+        const uint16_t *vp = v + (size_t)p * v_stride;
+        for (int32_t i = 0; i < hd; i++) out[i] += w[p] * sw_f16_to_f32(vp[i]);
+    }
+}
+
 static void softmax(float *x, int32_t n) {
     float mx = x[0];
     for (int32_t i = 1; i < n; i++) mx = mx < x[i] ? x[i] : mx;
@@ -178,8 +192,9 @@ static void softmax(float *x, int32_t n) {
     for (i = 0; i < n; i++) x[i] *= inv;
 }
 
-static const sw_kernels k_scalar = {"scalar", quantize_act, matmul,      rmsnorm,     swiglu, row_f32,
-                                    axpy,     attn_scores,  attn_values, softmax};
+static const sw_kernels k_scalar = {
+    "scalar", quantize_act, matmul, rmsnorm, swiglu, row_f32, axpy, attn_scores, attn_values, attn_scores_f16,
+    attn_values_f16, softmax};
 
 const sw_kernels *sw_kernels_scalar(void) { return &k_scalar; }
 

@@ -475,8 +475,66 @@ static void attn_values(const float *w, const float *v, size_t v_stride, int32_t
     }
 }
 
-static const sw_kernels k_simd128 = {"simd128", quantize_act, matmul,      rmsnorm,     swiglu, row_f32,
-                                     axpy,      attn_scores,  attn_values, softmax};
+/* ---- attention over an f16 KV cache: the f32 kernels' operations on rows
+ * widened with f16x4_to_f32x4 (exact, as sw_f16_to_f32) ---- */
+
+/* dot2_f32 with f16 keys. */
+static inline void dot2_f16(const float *q, const uint16_t *k0, const uint16_t *k1, int32_t n, float *s0,
+                            float *s1) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, b0 = a0, b1 = a0;
+    for (int32_t i = 0; i < n; i += 8) {
+        v128_t q0 = wasm_v128_load(q + i), q1 = wasm_v128_load(q + i + 4);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(q0, load_f16x4(k0 + i)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(q1, load_f16x4(k0 + i + 4)));
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(q0, load_f16x4(k1 + i)));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(q1, load_f16x4(k1 + i + 4)));
+    }
+    *s0 = hsum_f32x4(wasm_f32x4_add(a0, a1));
+    *s1 = hsum_f32x4(wasm_f32x4_add(b0, b1));
+}
+
+static void attn_scores_f16(const float *q, const uint16_t *k, size_t k_stride, int32_t n_pos, int32_t hd,
+                            float scale, float *sc) {
+    int32_t p = 0;
+    if (hd % 8 == 0) {
+        for (; p + 2 <= n_pos; p += 2) {
+            float s0, s1;
+            dot2_f16(q, k + (size_t)p * k_stride, k + (size_t)(p + 1) * k_stride, hd, &s0, &s1);
+            sc[p] = s0 * scale;
+            sc[p + 1] = s1 * scale;
+        }
+    }
+    for (; p < n_pos; p++) sc[p] = row_f16(k + (size_t)p * k_stride, q, hd) * scale;
+}
+
+static void attn_values_f16(const float *w, const uint16_t *v, size_t v_stride, int32_t n_pos, int32_t hd,
+                            float *out) {
+    int32_t i = 0;
+    for (; i + 16 <= hd; i += 16) {
+        v128_t o0 = wasm_f32x4_splat(0.0f), o1 = o0, o2 = o0, o3 = o0;
+        const uint16_t *vp = v + i;
+        for (int32_t p = 0; p < n_pos; p++, vp += v_stride) {
+            v128_t a = wasm_f32x4_splat(w[p]);
+            o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(a, load_f16x4(vp)));
+            o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(a, load_f16x4(vp + 4)));
+            o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(a, load_f16x4(vp + 8)));
+            o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(a, load_f16x4(vp + 12)));
+        }
+        wasm_v128_store(out + i, o0);
+        wasm_v128_store(out + i + 4, o1);
+        wasm_v128_store(out + i + 8, o2);
+        wasm_v128_store(out + i + 12, o3);
+    }
+    for (; i < hd; i++) {
+        float o = 0.0f;
+        for (int32_t p = 0; p < n_pos; p++) o += w[p] * sw_f16_to_f32(v[(size_t)p * v_stride + i]);
+        out[i] = o;
+    }
+}
+
+static const sw_kernels k_simd128 = {
+    "simd128", quantize_act, matmul, rmsnorm, swiglu, row_f32, axpy, attn_scores, attn_values, attn_scores_f16,
+    attn_values_f16, softmax};
 
 /* The SIMD128 table; declared by tests (and by nothing in the model code). */
 const sw_kernels *sw_kernels_simd128(void);

@@ -499,6 +499,38 @@ static void test_dot_axpy(const sw_kernels *k, const sw_kernels *ref) {
     }
 }
 
+/* The f16-cache attention kernels: the same rows stored as halves (with a
+ * subnormal, the largest half, a negative zero and an infinity's neighbour
+ * among them) must give exactly what the f32 kernels give on the rows
+ * widened by sw_f16_to_f32, and the SIMD table what the scalar one gives. */
+static void test_attention_f16(const sw_kernels *k, const sw_kernels *ref, const float *q, const float *kv,
+                               size_t stride, int32_t n, int32_t hd, const float *w) {
+    static const uint16_t specials[] = {0x0001, 0x03ff, 0x7bff, 0xfbff, 0x8000, 0x0400, 0x8001};
+    uint16_t *kh = xmalloc(stride * n * 2);
+    float *wide = xmalloc(stride * n * 4), *a = xmalloc((size_t)n * 4), *b = xmalloc((size_t)n * 4);
+    float *oa = xmalloc((size_t)hd * 4), *ob = xmalloc((size_t)hd * 4);
+    for (size_t i = 0; i < stride * n; i++) {
+        kh[i] = i % 53 == 7 ? specials[(i / 53) % 7] : sw_f32_to_f16(kv[i]);
+        wide[i] = sw_f16_to_f32(kh[i]);
+    }
+    float scale = 0.125f;
+    k->attn_scores_f16(q, kh + hd, stride, n, hd, scale, a);
+    k->attn_scores(q, wide + hd, stride, n, hd, scale, b);
+    CHECK(!memcmp(a, b, (size_t)n * 4), "%s attn_scores_f16 hd %d n %d differs from attn_scores on widened rows",
+          k->name, hd, n);
+    k->attn_values_f16(w, kh + hd, stride, n, hd, oa);
+    k->attn_values(w, wide + hd, stride, n, hd, ob);
+    CHECK(!memcmp(oa, ob, (size_t)hd * 4), "%s attn_values_f16 hd %d n %d differs from attn_values on widened rows",
+          k->name, hd, n);
+    if (ref) {
+        ref->attn_scores_f16(q, kh + hd, stride, n, hd, scale, b);
+        CHECK(!memcmp(a, b, (size_t)n * 4), "%s attn_scores_f16 hd %d n %d differs from scalar", k->name, hd, n);
+        ref->attn_values_f16(w, kh + hd, stride, n, hd, ob);
+        CHECK(!memcmp(oa, ob, (size_t)hd * 4), "%s attn_values_f16 hd %d n %d differs from scalar", k->name, hd, n);
+    }
+    free(kh), free(wide), free(a), free(b), free(oa), free(ob);
+}
+
 /* Attention kernels against double references and against the table's own
  * dot/axpy (their definition: the same float operations), and the SIMD table
  * against the scalar one bit for bit. Head dims 64 (SmolLM) and 72/12 (not a
@@ -551,6 +583,7 @@ static void test_attention(const sw_kernels *k, const sw_kernels *ref) {
                 CHECK(!memcmp(out, outr, (size_t)hd * 4), "%s attn_values hd %d n %d differs from scalar", k->name, hd,
                       n);
             }
+            test_attention_f16(k, ref, q, kv, stride, n, hd, w);
             free(q), free(kv), free(w), free(sc), free(sr), free(out), free(outr);
         }
     }

@@ -8,7 +8,7 @@
 # COOP/COEP: the page must be crossOriginIsolated) and smolweb-simd and
 # smolweb-scalar (served without: must not be). Prints prefill/decode tok/s.
 # Env: SMOLWEB_SRC, SMOLWEB_BUILD (native tools), SMOLWEB_SHARED (tokenizer);
-# WASM_SHAPES overrides the models (default "tiny:q4,q8,f16,f32 smollm2-135m:q4").
+# WASM_SHAPES overrides the models (default "tiny:q4,q8,f16,f32,q4+kvf16 smollm2-135m:q4,q4+kvf16").
 set -euo pipefail
 : "${SMOLWEB_SRC:?}" "${SMOLWEB_BUILD:?}"
 cd "$SMOLWEB_SRC"
@@ -19,7 +19,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/smolweb-wasm-chromium.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "== models and native references"
-node tests/wasm/make_models.mjs "$work" ${WASM_SHAPES:-tiny:q4,q8,f16,f32 smollm2-135m:q4}
+node tests/wasm/make_models.mjs "$work" ${WASM_SHAPES:-tiny:q4,q8,f16,f32,q4+kvf16 smollm2-135m:q4,q4+kvf16}
 echo "== whole model in wasm in headless Chromium vs native"
 node tests/wasm/chromium_model.mjs "$work"
 echo "test_wasm_chromium: ok"

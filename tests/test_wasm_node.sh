@@ -14,7 +14,7 @@
 #  3. the rest of the runtime.js API: tests/wasm/node_runtime_api.mjs.
 #  4. bad input, out of memory, thread-pool exhaustion: tests/wasm/node_bad_input.mjs.
 # Env: SMOLWEB_SRC, SMOLWEB_BUILD (native tools), SMOLWEB_SHARED (tokenizer);
-# WASM_SHAPES overrides the models (default "tiny:q4,q8,f16,f32 smollm2-135m:q4").
+# WASM_SHAPES overrides the models (default "tiny:q4,q8,f16,f32,q4+kvf16 smollm2-135m:q4,q4+kvf16").
 set -euo pipefail
 : "${SMOLWEB_SRC:?}" "${SMOLWEB_BUILD:?}"
 cd "$SMOLWEB_SRC"
@@ -45,7 +45,7 @@ kernel_test test_kernels_simd128 -msimd128 -DSW_TEST_SIMD128
 kernel_test test_kernels_scalar
 
 echo "== models and native references"
-node tests/wasm/make_models.mjs "$work" ${WASM_SHAPES:-tiny:q4,q8,f16,f32 smollm2-135m:q4}
+node tests/wasm/make_models.mjs "$work" ${WASM_SHAPES:-tiny:q4,q8,f16,f32,q4+kvf16 smollm2-135m:q4,q4+kvf16}
 echo "== whole model in wasm vs native"
 node tests/wasm/node_model.mjs "$work"
 echo "== runtime.js API"

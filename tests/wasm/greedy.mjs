@@ -133,7 +133,7 @@ export async function checkAgainstNative(rt, ref, readFile, { nThreads = 1, labe
   const lines = [];
   let ok = true;
   const manifest = new TextDecoder().decode(await readFile(`${ref.dir}/manifest.json`));
-  const model = await loadModel(rt, manifest, (p) => readFile(`${ref.dir}/${p}`), { n_ctx: ref.n_ctx, n_threads: nThreads });
+  const model = await loadModel(rt, manifest, (p) => readFile(`${ref.dir}/${p}`), { n_ctx: ref.n_ctx, n_threads: nThreads, kv_f16: ref.kv_f16 ? 1 : 0 });
   try {
     const expectThreads = rt.build.threads ? nThreads : 1;
     if (model.nThreads !== expectThreads) {

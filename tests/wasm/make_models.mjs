@@ -2,14 +2,16 @@
 // for the wasm tests and bench/wasm_speed.mjs.
 //
 //   node tests/wasm/make_models.mjs WORK_DIR [SPEC...]
-//     SPEC = SHAPE:QUANT[,QUANT...]  (default: tiny:q4,q8,f16,f32 smollm2-135m:q4)
+//     SPEC = SHAPE:QUANT[,QUANT...]  (default: tiny:q4,q8,f16,f32,q4+kvf16
+//            smollm2-135m:q4,q4+kvf16); QUANT+kvf16: that model with an f16
+//            KV cache (smolweb-run --kv-f16; refs.json kv_f16: 1)
 //
 // Env: SMOLWEB_BUILD (native build dir with smolweb-gen/-chunk/-run),
 // SMOLWEB_SHARED (tokenizer source), WASM_N_GEN (greedy tokens, default 24).
 // Writes WORK_DIR/<shape>-<quant>/ (chunker output), WORK_DIR/<name>.logits
 // (native prompt-last logits, raw f32) and WORK_DIR/refs.json:
 //   [{ name, dir, shape, quant, prompt, prompt_ids, gen_ids, logits, n_ctx,
-//      sampling, sampled_ids }]   (sampled_ids: seeded sampling with `sampling`)
+//      sampling, sampled_ids, kv_f16 }]   (sampled_ids: seeded sampling with `sampling`)
 // with paths relative to WORK_DIR. Native runs use one thread, like the
 // reference every wasm variant is compared with.
 import { execFileSync } from 'node:child_process';
@@ -37,22 +39,27 @@ function tool(name, args) {
 export function makeModels(work, specs) {
   fs.mkdirSync(work, { recursive: true });
   const refs = [];
+  const chunked = new Set();
   for (const spec of specs) {
     const [shape, qs] = spec.split(':');
     const hf = path.join(work, `${shape}-hf`);
     tool('smolweb-gen', [shape, hf, '--seed', '7', '--tokenizer-dir', path.join(SHARED, 'models', 'smollm2-135m-instruct')]);
-    for (const q of qs.split(',')) {
-      const name = `${shape}-${q}`;
-      const dir = path.join(work, name);
-      tool('smolweb-chunk', ['--quant', q, hf, dir]);
-      const base = [dir, '--prompt', PROMPT, '--ctx', '256'];
+    for (const spec of qs.split(',')) {
+      const [q, kv] = spec.split('+');
+      if (kv !== undefined && kv !== 'kvf16') throw new Error(`${spec}: the only option after + is kvf16`);
+      const name = kv ? `${shape}-${q}-${kv}` : `${shape}-${q}`;
+      const dirName = `${shape}-${q}`;
+      const dir = path.join(work, dirName);
+      if (!chunked.has(dirName)) tool('smolweb-chunk', ['--quant', q, hf, dir]); // once per quantization
+      chunked.add(dirName);
+      const base = [dir, '--prompt', PROMPT, '--ctx', '256', ...(kv ? ['--kv-f16'] : [])];
       const promptIds = JSON.parse(tool('smolweb-run', [...base, '--prompt-ids-out']));
       const logits = `${name}.logits`;
       const genIds = JSON.parse(tool('smolweb-run', [...base, '-n', String(N_GEN), '--temperature', '0', '--ignore-eos',
         '--ids-out', '--threads', '1', '--dump-logits', path.join(work, logits)]));
       const sampledIds = JSON.parse(tool('smolweb-run', [...base, '-n', String(N_GEN), ...SAMPLING_FLAGS, '--ignore-eos', '--ids-out']));
-      refs.push({ name, dir: name, shape, quant: q, prompt: PROMPT, prompt_ids: promptIds, gen_ids: genIds, logits, n_ctx: 256,
-        sampling: SAMPLING, sampled_ids: sampledIds });
+      refs.push({ name, dir: dirName, shape, quant: q, prompt: PROMPT, prompt_ids: promptIds, gen_ids: genIds, logits, n_ctx: 256,
+        sampling: SAMPLING, sampled_ids: sampledIds, kv_f16: kv ? 1 : 0 });
     }
     fs.rmSync(hf, { recursive: true, force: true });
   }
@@ -67,6 +74,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   const t0 = Date.now();
-  const refs = makeModels(work, specs.length ? specs : ['tiny:q4,q8,f16,f32', 'smollm2-135m:q4']);
+  const refs = makeModels(work, specs.length ? specs : ['tiny:q4,q8,f16,f32,q4+kvf16', 'smollm2-135m:q4,q4+kvf16']);
   console.log(`made ${refs.map((r) => r.name).join(', ')} with native references in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
