@@ -132,6 +132,22 @@ try {
     check(r.info.bytesDownloaded === manifest.total_bytes && r.info.bytesFromCache === 0, 'first visit: every byte from the network');
   }
 
+  // ---- an f16 KV cache (kvType): native --kv-f16's greedy ids ----
+  {
+    const nativeF16 = JSON.parse(native([path.join(models, 'tiny'), '--prompt', prompt, '-n', String(N), '--temperature', '0', '--ignore-eos', '--ids-out', '--kv-f16']));
+    const f = await inPage(page, async (sw, { url, prompt, n }) => {
+      const model = await sw.loadModel(url, { threads: 2, kvType: 'f16' });
+      const pieces = [];
+      for await (const p of model.generate(prompt, { temperature: 0, repeatPenalty: 1, maxTokens: n, ignoreEos: true })) pieces.push(p);
+      const out = { kvType: model.info.kvType, threads: model.info.threads, ids: model.lastRun.ids };
+      await model.dispose();
+      return out;
+    }, { url: tinyUrl, prompt, n: N });
+    check(!f.error && f.kvType === 'f16' && f.threads === 2 && same(f.ids, nativeF16), 'kvType f16: greedy ids equal native smolweb-run --kv-f16',
+      f.error ? JSON.stringify(f.error) : `${JSON.stringify(f.ids)} vs ${JSON.stringify(nativeF16)}`);
+    check(!r.error && r.info.kvType === 'f32', 'default KV cache: f32', r.info && r.info.kvType);
+  }
+
   // ---- chat messages, stop string, BUSY, abort during generation ----
   r = await inPage(page, async () => {
     const model = window.keep;

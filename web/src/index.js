@@ -91,6 +91,7 @@ export async function loadModel(manifestUrl, opts = {}) {
     tier,
     threads: opts.threads,
     contextLength: opts.contextLength,
+    kvType: opts.kvType,
   });
   const threads = choice.threads;
   const variant = chooseVariant(device, threads);
@@ -100,7 +101,7 @@ export async function loadModel(manifestUrl, opts = {}) {
   try {
     const { build } = await client.call(
       'init',
-      { ...buildFiles(variant), poolSize: variant === 'simd-threads' ? threads : 0 },
+      { ...buildFiles(variant), poolSize: variant === 'simd-threads' ? threads - 1 : 0 }, // the worker itself is the first thread
       { signal },
     );
     const { info } = await client.call(
@@ -116,7 +117,7 @@ export async function loadModel(manifestUrl, opts = {}) {
       },
       { signal, onEvent: (m) => m.type === 'progress' && emit(m.progress) },
     );
-    return new Model(client, { ...info, tier: choice.tier, tierReason: choice.reason, variant, build }, json);
+    return new Model(client, { ...info, tier: choice.tier, tierReason: choice.reason, kvType: choice.kvType, variant, build }, json);
   } catch (e) {
     client.terminate();
     throw e;
