@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { serve } from '../browser/server.mjs';
-import { backoffDelay, bodyReader, download, fetchManifest, fileNameOf, fileUrl, parseManifestText } from '../../web/src/fetch.js';
+import { backoffDelay, download, fetchManifest, fileNameOf, fileUrl, parseManifestText } from '../../web/src/fetch.js';
 import { SmolwebError } from '../../web/src/errors.js';
 
 const SIZE = 300_000;
@@ -91,65 +91,6 @@ test('a plain download streams the exact bytes', async () => {
   assert.ok(s.deltas.every((d) => d > 0));
   assert.ok(s.writes > 1, 'streamed in pieces, not one buffer');
   assert.equal(srv.requests.get(f.urlPath), 1);
-});
-
-// a byte stream delivering `bytes` in pieces of `piece`, counting BYOB requests
-function byteStream(bytes, piece) {
-  let pos = 0;
-  const stats = { byob: 0, plain: 0 };
-  const stream = new ReadableStream({
-    type: 'bytes',
-    pull(c) {
-      if (pos >= bytes.length) {
-        c.close();
-        if (c.byobRequest) c.byobRequest.respond(0);
-        return;
-      }
-      const req = c.byobRequest;
-      if (req) {
-        stats.byob++;
-        const n = Math.min(piece, req.view.byteLength, bytes.length - pos);
-        new Uint8Array(req.view.buffer, req.view.byteOffset, n).set(bytes.subarray(pos, pos + n));
-        pos += n;
-        req.respond(n);
-      } else {
-        stats.plain++;
-        const n = Math.min(piece, bytes.length - pos);
-        c.enqueue(bytes.slice(pos, pos + n));
-        pos += n;
-      }
-    },
-  });
-  return { stream, stats };
-}
-
-test('bodyReader reads a byte stream into its one buffer (BYOB) and any other stream plainly', async () => {
-  const readAll = async (reader) => {
-    const parts = [];
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(Buffer.from(value)); // copied before the next read, as callers must
-    }
-    return Buffer.concat(parts);
-  };
-  const b = byteStream(data, 70_000);
-  const got = await readAll(bodyReader(b.stream, 65_536));
-  assert.ok(got.equals(data), 'byte stream: exact bytes');
-  assert.ok(b.stats.byob > 1 && b.stats.plain === 0, `read through BYOB requests (${JSON.stringify(b.stats)})`);
-  let pos = 0;
-  const plain = new ReadableStream({
-    pull(c) {
-      if (pos >= data.length) return c.close();
-      c.enqueue(data.slice(pos, pos + 50_000));
-      pos += 50_000;
-    },
-  });
-  assert.ok((await readAll(bodyReader(plain))).equals(data), 'default stream: exact bytes');
-  // fetch()'s own body (a byte stream in Node 20 and in browsers)
-  const f = fresh();
-  const res = await fetch(f.url);
-  assert.ok((await readAll(bodyReader(res.body))).equals(data), 'fetch body: exact bytes');
 });
 
 test('404 fails at once with HTTP_STATUS naming the file', async () => {

@@ -245,44 +245,13 @@ export async function download(url, opts) {
   }
 }
 
-const READ_BUFFER = 256 * 1024;
-
-/**
- * A reader of a body stream that reuses one buffer: a BYOB reader when the
- * body is a byte stream (fetch() and Cache API bodies in current browsers),
- * so reading a file leaves no garbage behind (a download otherwise leaves
- * every chunk the network delivered to the garbage collector: measured
- * 60-100 MiB more renderer memory on a first visit of a 90 MB model);
- * otherwise a default reader. read() resolves { done, value }; value is
- * valid until the next read(), so copy it out before reading again.
- */
-export function bodyReader(body, size = READ_BUFFER) {
-  let byob = null;
-  try {
-    byob = body.getReader({ mode: 'byob' });
-  } catch {
-    // not a byte stream (a test double, an older engine)
-  }
-  if (!byob) return body.getReader();
-  let buf = new ArrayBuffer(size);
-  return {
-    async read() {
-      const r = await byob.read(new Uint8Array(buf, 0, size));
-      if (r.value) buf = r.value.buffer; // the buffer comes back, transferred
-      return r.done ? { done: true, value: undefined } : r;
-    },
-    cancel: (reason) => byob.cancel(reason),
-    releaseLock: () => byob.releaseLock(),
-  };
-}
-
 // Reads res.body into write() from `offset`. Resolves { received } when the
 // body ends, { received, error } when the connection fails mid-body; rejects
 // with AbortError, BAD_CHUNK (too long) or whatever write() throws.
 async function pump(res, { file, url, expectedBytes, signal, write, onBytes, offset }) {
   let received = offset;
   if (!res.body) return { received };
-  const reader = bodyReader(res.body);
+  const reader = res.body.getReader();
   // a fetchImpl that ignores the signal still stops: cancel the reader
   const onAbort = () => reader.cancel().catch(() => {});
   if (signal) signal.addEventListener('abort', onAbort, { once: true });

@@ -7,7 +7,7 @@
 import { createRuntime } from './runtime.js';
 import { PROTOCOL_VERSION, reply } from './protocol.js';
 import { SmolwebError, abortError, codeForWasmStatus, isAbortError, serializeError, throwIfAborted } from './errors.js';
-import { bodyReader, download } from './fetch.js';
+import { download } from './fetch.js';
 import { openCache, checkQuota, requestPersist } from './cache.js';
 import { LoadProgress } from './progress.js';
 
@@ -94,7 +94,7 @@ async function init(msg) {
 
 /** Reads a Response body into chunk buffer writer `write`; returns bytes read. */
 async function readBody(resp, write, signal) {
-  const reader = bodyReader(resp.body);
+  const reader = resp.body.getReader();
   let off = 0;
   try {
     for (;;) {
