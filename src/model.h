@@ -12,7 +12,8 @@
 #include "smolweb.h"
 #include "tokenizer.h"
 
-/* Largest head dimension the attention kernels' stack buffers take (SmolLM: 64). */
+/* Largest head dimension a manifest may ask for (SmolLM2: 64, SmolLM3: 128): a
+ * bound on untrusted shapes, not a buffer size. */
 #define SW_MAX_HEAD_DIM 512
 /* Most threads a model may ask for. */
 #define SW_MAX_THREADS 64
