@@ -418,50 +418,68 @@ static void axpy(float *y, float a, const float *x, int32_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-/* ---- attention ---- */
+/* ---- attention ----
+ * One body for an f32 and an f16 KV cache: `half` is a constant at every
+ * call, so each kernel below compiles to its own loop. An f16 row is widened
+ * with f16x4_to_f32x4 (exact, as sw_f16_to_f32), then the f32 kernel's float
+ * operations follow in the same order. */
 
-/* Two keys against one query (head_dim a multiple of 8): row_f32's order for
- * each, sharing the query's loads. */
-static inline void dot2_f32(const float *q, const float *k0, const float *k1, int32_t n, float *s0, float *s1) {
+/* Four cached values from element i of row k (f32, or f16 when half). */
+static inline v128_t kv_load4(const void *k, size_t i, int half) {
+    return half ? load_f16x4((const uint16_t *)k + i) : wasm_v128_load((const float *)k + i);
+}
+
+static inline float kv_at(const void *k, size_t i, int half) {
+    return half ? sw_f16_to_f32(((const uint16_t *)k)[i]) : ((const float *)k)[i];
+}
+
+/* Two keys (rows at k + o0 and k + o1, head_dim a multiple of 8) against one
+ * query: row_f32's order for each, sharing the query's loads. */
+static inline void dot2(const float *q, const void *k, size_t o0, size_t o1, int32_t n, int half, float *s0,
+                        float *s1) {
     v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, b0 = a0, b1 = a0;
     for (int32_t i = 0; i < n; i += 8) {
         v128_t q0 = wasm_v128_load(q + i), q1 = wasm_v128_load(q + i + 4);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(q0, wasm_v128_load(k0 + i)));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(q1, wasm_v128_load(k0 + i + 4)));
-        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(q0, wasm_v128_load(k1 + i)));
-        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(q1, wasm_v128_load(k1 + i + 4)));
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(q0, kv_load4(k, o0 + i, half)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(q1, kv_load4(k, o0 + i + 4, half)));
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(q0, kv_load4(k, o1 + i, half)));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(q1, kv_load4(k, o1 + i + 4, half)));
     }
     *s0 = hsum_f32x4(wasm_f32x4_add(a0, a1));
     *s1 = hsum_f32x4(wasm_f32x4_add(b0, b1));
 }
 
-static void attn_scores(const float *q, const float *k, size_t k_stride, int32_t n_pos, int32_t hd, float scale,
-                        float *sc) {
+static inline void scores(const float *q, const void *k, size_t k_stride, int32_t n_pos, int32_t hd, float scale,
+                          float *sc, int half) {
     int32_t p = 0;
     if (hd % 8 == 0) {
         for (; p + 2 <= n_pos; p += 2) {
             float s0, s1;
-            dot2_f32(q, k + (size_t)p * k_stride, k + (size_t)(p + 1) * k_stride, hd, &s0, &s1);
+            dot2(q, k, (size_t)p * k_stride, (size_t)(p + 1) * k_stride, hd, half, &s0, &s1);
             sc[p] = s0 * scale;
             sc[p + 1] = s1 * scale;
         }
     }
-    for (; p < n_pos; p++) sc[p] = row_f32(q, k + (size_t)p * k_stride, hd) * scale;
+    for (; p < n_pos; p++)
+        sc[p] = (half ? row_f16((const uint16_t *)k + (size_t)p * k_stride, q, hd)
+                      : row_f32(q, (const float *)k + (size_t)p * k_stride, hd)) *
+                scale;
 }
 
 /* 16 outputs (four vectors) at a time held in registers across positions;
  * per element the operations are axpy's: out + w[p] * v. */
-static void attn_values(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out) {
+static inline void values(const float *w, const void *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out,
+                          int half) {
     int32_t i = 0;
     for (; i + 16 <= hd; i += 16) {
         v128_t o0 = wasm_f32x4_splat(0.0f), o1 = o0, o2 = o0, o3 = o0;
-        const float *vp = v + i;
-        for (int32_t p = 0; p < n_pos; p++, vp += v_stride) {
+        size_t r = (size_t)i;
+        for (int32_t p = 0; p < n_pos; p++, r += v_stride) {
             v128_t a = wasm_f32x4_splat(w[p]);
-            o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(a, wasm_v128_load(vp)));
-            o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(a, wasm_v128_load(vp + 4)));
-            o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(a, wasm_v128_load(vp + 8)));
-            o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(a, wasm_v128_load(vp + 12)));
+            o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(a, kv_load4(v, r, half)));
+            o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(a, kv_load4(v, r + 4, half)));
+            o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(a, kv_load4(v, r + 8, half)));
+            o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(a, kv_load4(v, r + 12, half)));
         }
         wasm_v128_store(out + i, o0);
         wasm_v128_store(out + i + 4, o1);
@@ -470,66 +488,28 @@ static void attn_values(const float *w, const float *v, size_t v_stride, int32_t
     }
     for (; i < hd; i++) {
         float o = 0.0f;
-        for (int32_t p = 0; p < n_pos; p++) o += w[p] * v[(size_t)p * v_stride + i];
+        for (int32_t p = 0; p < n_pos; p++) o += w[p] * kv_at(v, (size_t)p * v_stride + (size_t)i, half);
         out[i] = o;
     }
 }
 
-/* ---- attention over an f16 KV cache: the f32 kernels' operations on rows
- * widened with f16x4_to_f32x4 (exact, as sw_f16_to_f32) ---- */
+static void attn_scores(const float *q, const float *k, size_t k_stride, int32_t n_pos, int32_t hd, float scale,
+                        float *sc) {
+    scores(q, k, k_stride, n_pos, hd, scale, sc, 0);
+}
 
-/* dot2_f32 with f16 keys. */
-static inline void dot2_f16(const float *q, const uint16_t *k0, const uint16_t *k1, int32_t n, float *s0,
-                            float *s1) {
-    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, b0 = a0, b1 = a0;
-    for (int32_t i = 0; i < n; i += 8) {
-        v128_t q0 = wasm_v128_load(q + i), q1 = wasm_v128_load(q + i + 4);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(q0, load_f16x4(k0 + i)));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(q1, load_f16x4(k0 + i + 4)));
-        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(q0, load_f16x4(k1 + i)));
-        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(q1, load_f16x4(k1 + i + 4)));
-    }
-    *s0 = hsum_f32x4(wasm_f32x4_add(a0, a1));
-    *s1 = hsum_f32x4(wasm_f32x4_add(b0, b1));
+static void attn_values(const float *w, const float *v, size_t v_stride, int32_t n_pos, int32_t hd, float *out) {
+    values(w, v, v_stride, n_pos, hd, out, 0);
 }
 
 static void attn_scores_f16(const float *q, const uint16_t *k, size_t k_stride, int32_t n_pos, int32_t hd,
                             float scale, float *sc) {
-    int32_t p = 0;
-    if (hd % 8 == 0) {
-        for (; p + 2 <= n_pos; p += 2) {
-            float s0, s1;
-            dot2_f16(q, k + (size_t)p * k_stride, k + (size_t)(p + 1) * k_stride, hd, &s0, &s1);
-            sc[p] = s0 * scale;
-            sc[p + 1] = s1 * scale;
-        }
-    }
-    for (; p < n_pos; p++) sc[p] = row_f16(k + (size_t)p * k_stride, q, hd) * scale;
+    scores(q, k, k_stride, n_pos, hd, scale, sc, 1);
 }
 
 static void attn_values_f16(const float *w, const uint16_t *v, size_t v_stride, int32_t n_pos, int32_t hd,
                             float *out) {
-    int32_t i = 0;
-    for (; i + 16 <= hd; i += 16) {
-        v128_t o0 = wasm_f32x4_splat(0.0f), o1 = o0, o2 = o0, o3 = o0;
-        const uint16_t *vp = v + i;
-        for (int32_t p = 0; p < n_pos; p++, vp += v_stride) {
-            v128_t a = wasm_f32x4_splat(w[p]);
-            o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(a, load_f16x4(vp)));
-            o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(a, load_f16x4(vp + 4)));
-            o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(a, load_f16x4(vp + 8)));
-            o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(a, load_f16x4(vp + 12)));
-        }
-        wasm_v128_store(out + i, o0);
-        wasm_v128_store(out + i + 4, o1);
-        wasm_v128_store(out + i + 8, o2);
-        wasm_v128_store(out + i + 12, o3);
-    }
-    for (; i < hd; i++) {
-        float o = 0.0f;
-        for (int32_t p = 0; p < n_pos; p++) o += w[p] * sw_f16_to_f32(v[(size_t)p * v_stride + i]);
-        out[i] = o;
-    }
+    values(w, v, v_stride, n_pos, hd, out, 1);
 }
 
 static const sw_kernels k_simd128 = {

@@ -44,9 +44,9 @@ export function makeModels(work, specs) {
     const [shape, qs] = spec.split(':');
     const hf = path.join(work, `${shape}-hf`);
     tool('smolweb-gen', [shape, hf, '--seed', '7', '--tokenizer-dir', path.join(SHARED, 'models', 'smollm2-135m-instruct')]);
-    for (const spec of qs.split(',')) {
-      const [q, kv] = spec.split('+');
-      if (kv !== undefined && kv !== 'kvf16') throw new Error(`${spec}: the only option after + is kvf16`);
+    for (const item of qs.split(',')) {
+      const [q, kv] = item.split('+');
+      if (kv !== undefined && kv !== 'kvf16') throw new Error(`${item}: the only option after + is kvf16`);
       const name = kv ? `${shape}-${q}-${kv}` : `${shape}-${q}`;
       const dirName = `${shape}-${q}`;
       const dir = path.join(work, dirName);
