@@ -137,8 +137,8 @@ try {
     const nativeF16 = JSON.parse(native([path.join(models, 'tiny'), '--prompt', prompt, '-n', String(N), '--temperature', '0', '--ignore-eos', '--ids-out', '--kv-f16']));
     const f = await inPage(page, async (sw, { url, prompt, n }) => {
       const model = await sw.loadModel(url, { threads: 2, kvType: 'f16' });
-      const pieces = [];
-      for await (const p of model.generate(prompt, { temperature: 0, repeatPenalty: 1, maxTokens: n, ignoreEos: true })) pieces.push(p);
+      const stream = model.generate(prompt, { temperature: 0, repeatPenalty: 1, maxTokens: n, ignoreEos: true });
+      for await (const piece of stream) void piece; // ids come from lastRun once the stream ends
       const out = { kvType: model.info.kvType, threads: model.info.threads, ids: model.lastRun.ids };
       await model.dispose();
       return out;
